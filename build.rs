@@ -1,0 +1,21 @@
+//! Compiles the gRPC contract in `proto/` with the pure-Rust `protox` (no `protoc` needed) and
+//! keeps the encoded descriptor set for server reflection.
+
+use std::{env, fs, path::PathBuf};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let protos = ["proto/xray/v1/inspection.proto"];
+    for proto in protos {
+        println!("cargo:rerun-if-changed={proto}");
+    }
+    let descriptors = protox::compile(protos, ["proto"])?;
+    let out_dir = PathBuf::from(env::var("OUT_DIR")?);
+    fs::write(
+        out_dir.join("xray_descriptor.bin"),
+        prost::Message::encode_to_vec(&descriptors),
+    )?;
+    tonic_prost_build::configure()
+        .bytes(".xray.v1.Scan.image")
+        .compile_fds(descriptors)?;
+    Ok(())
+}

@@ -1,0 +1,111 @@
+//! Between the wire types and the pipeline's types.
+
+use super::proto;
+use crate::{
+    detect::Detection,
+    imaging::{Encoding, RawLayout},
+    model::Category,
+    pipeline::{InspectError, Inspection, ScanRequest},
+};
+
+/// A `Scan` as the pipeline takes it; refuses enum values this server does not know.
+pub fn scan_request(scan: proto::Scan) -> Result<ScanRequest, InspectError> {
+    let encoding = match proto::ImageEncoding::try_from(scan.encoding) {
+        Ok(proto::ImageEncoding::EncodingUnspecified) => None,
+        Ok(proto::ImageEncoding::Png) => Some(Encoding::Png),
+        Ok(proto::ImageEncoding::Jpeg) => Some(Encoding::Jpeg),
+        Ok(proto::ImageEncoding::Tiff) => Some(Encoding::Tiff),
+        Ok(proto::ImageEncoding::RawU16) => Some(Encoding::RawU16),
+        Err(_) => {
+            return Err(InspectError::InvalidRequest(format!(
+                "encoding {} is not a known ImageEncoding (PNG=1, JPEG=2, TIFF=3, RAW_U16=4)",
+                scan.encoding
+            )));
+        }
+    };
+    if proto::View::try_from(scan.view).is_err() {
+        return Err(InspectError::InvalidRequest(format!(
+            "view {} is not a known View (SINGLE=1, TOP=2, SIDE=3)",
+            scan.view
+        )));
+    }
+    let raw = (encoding == Some(Encoding::RawU16)).then_some(RawLayout {
+        width: scan.width,
+        height: scan.height,
+        channels: scan.channels,
+    });
+    Ok(ScanRequest {
+        scan_id: scan.scan_id,
+        declaration_id: scan.declaration_id,
+        portal_id: scan.portal_id,
+        image: scan.image,
+        encoding,
+        raw,
+        model: scan.model.filter(|m| !m.is_empty()),
+        min_confidence: scan.min_confidence,
+    })
+}
+
+fn category(c: Category) -> proto::Category {
+    match c {
+        Category::Weapon => proto::Category::Weapon,
+        Category::Drugs => proto::Category::Drugs,
+        Category::UndeclaredGoods => proto::Category::UndeclaredGoods,
+        Category::Other => proto::Category::Other,
+    }
+}
+
+fn detection(d: Detection) -> proto::Detection {
+    proto::Detection {
+        class_name: d.class_name,
+        category: category(d.category) as i32,
+        confidence: d.confidence,
+        r#box: Some(proto::BoundingBox {
+            x1: d.bbox.x1,
+            y1: d.bbox.y1,
+            x2: d.bbox.x2,
+            y2: d.bbox.y2,
+        }),
+        alarm: d.alarm,
+    }
+}
+
+fn micros(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+impl From<Inspection> for proto::InspectionResult {
+    fn from(i: Inspection) -> Self {
+        proto::InspectionResult {
+            scan_id: i.scan_id,
+            model: i.model,
+            model_version: i.model_version,
+            detections: i.detections.into_iter().map(detection).collect(),
+            alarm: i.alarm,
+            image_width: i.width,
+            image_height: i.height,
+            timings: Some(proto::Timings {
+                decode_us: micros(i.timings.decode),
+                preprocess_us: micros(i.timings.preprocess),
+                queue_us: micros(i.timings.queue),
+                inference_us: micros(i.timings.inference),
+                postprocess_us: micros(i.timings.postprocess),
+                total_us: micros(i.timings.total),
+            }),
+            error: None,
+            batch_size: u32::try_from(i.batch_size).unwrap_or(u32::MAX),
+        }
+    }
+}
+
+/// The result of a failed scan inside a stream.
+pub fn failed_result(scan_id: String, status: &tonic::Status) -> proto::InspectionResult {
+    proto::InspectionResult {
+        scan_id,
+        error: Some(proto::ScanError {
+            code: status.code() as i32,
+            message: status.message().to_string(),
+        }),
+        ..Default::default()
+    }
+}

@@ -1,0 +1,25 @@
+//! The one place where errors become gRPC status codes.
+
+use tonic::Status;
+
+use crate::{model::ModelError, pipeline::InspectError};
+
+impl From<InspectError> for Status {
+    fn from(e: InspectError) -> Self {
+        let message = e.to_string();
+        match e {
+            InspectError::Image(_) | InspectError::InvalidRequest(_) => {
+                Status::invalid_argument(message)
+            }
+            InspectError::Model(ModelError::UnknownModel { .. }) => Status::not_found(message),
+            InspectError::Model(ModelError::QueueFull { .. }) => {
+                Status::resource_exhausted(message)
+            }
+            InspectError::Model(ModelError::Stopped(_)) => Status::unavailable(message),
+            InspectError::Model(_) | InspectError::Output(_) | InspectError::Internal(_) => {
+                tracing::error!(error = %message, "scan failed inside the server");
+                Status::internal(message)
+            }
+        }
+    }
+}

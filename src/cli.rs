@@ -1,0 +1,278 @@
+//! The command line: `serve` (the gRPC service) and `inspect` (offline, one JSON line per
+//! image). Every flag has an environment fallback.
+
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    process::ExitCode,
+    sync::Arc,
+};
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+
+use crate::{
+    api::{ServerConfig, serve},
+    draw::draw_detections,
+    imaging::{Encoding, ImageLimits, RawLayout},
+    model::{Device, ModelRegistry, OrtRuntime, RegistryOptions, SessionOptions},
+    pipeline::{Inspector, ScanRequest},
+    telemetry::{self, LogFormat},
+};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "xray-screen",
+    version,
+    about = "Customs X-ray screening: ONNX detection of weapons, drugs and undeclared goods in scanner images"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// Log line format (level from RUST_LOG, default info).
+    #[arg(long, env = "XRAY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the gRPC API (xray.v1.Inspection, health, reflection).
+    Serve(ServeArgs),
+    /// Screen image files offline and print one JSON line per image.
+    Inspect(InspectArgs),
+}
+
+/// Where models come from and where they run.
+#[derive(Debug, Args)]
+pub struct ModelArgs {
+    /// A model folder (model.toml + ONNX file) or a folder of model folders.
+    #[arg(long, env = "XRAY_MODELS_DIR", default_value = "models")]
+    pub models_dir: PathBuf,
+    /// Model used when a scan names none [default: the first model by name].
+    #[arg(long, env = "XRAY_DEFAULT_MODEL")]
+    pub default_model: Option<String>,
+    /// ONNX Runtime library [default: .ort/ of the project, then python3's onnxruntime].
+    #[arg(long, env = "ORT_DYLIB_PATH")]
+    pub ort_lib: Option<PathBuf>,
+    /// Execution provider: auto uses CUDA when it registers, CPU otherwise.
+    #[arg(long, env = "XRAY_DEVICE", value_enum, default_value_t = Device::Auto)]
+    pub device: Device,
+    /// Refuse to start unless every model runs on the GPU.
+    #[arg(long, env = "XRAY_REQUIRE_GPU")]
+    pub require_gpu: bool,
+    /// CUDA device id.
+    #[arg(long, env = "XRAY_GPU_DEVICE_ID", default_value_t = 0)]
+    pub gpu_device_id: i32,
+    /// ONNX Runtime intra-op threads per model (0: one per core).
+    #[arg(long, env = "XRAY_INTRA_THREADS", default_value_t = 0)]
+    pub intra_threads: usize,
+    /// Scans that may wait in one model's queue; beyond it, RESOURCE_EXHAUSTED.
+    #[arg(long, env = "XRAY_QUEUE_CAPACITY", default_value_t = 256)]
+    pub queue_capacity: usize,
+}
+
+/// Limits on what a scan may be, and the CPU pool that decodes them.
+#[derive(Debug, Args)]
+pub struct ImageArgs {
+    /// Largest encoded image accepted, in bytes.
+    #[arg(long, env = "XRAY_MAX_IMAGE_BYTES", default_value_t = ImageLimits::default().max_bytes)]
+    pub max_image_bytes: usize,
+    /// Largest image accepted, in pixels (width x height), checked from the header.
+    #[arg(long, env = "XRAY_MAX_IMAGE_PIXELS", default_value_t = ImageLimits::default().max_pixels)]
+    pub max_image_pixels: u64,
+    /// Threads decoding and preprocessing scans (0: one per core).
+    #[arg(long, env = "XRAY_CPU_THREADS", default_value_t = 0)]
+    pub cpu_threads: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// gRPC listen address.
+    #[arg(long, env = "XRAY_GRPC_ADDR", default_value = "0.0.0.0:50051")]
+    pub grpc_addr: SocketAddr,
+    /// Scans one StreamScans stream may have in flight.
+    #[arg(long, env = "XRAY_STREAM_MAX_IN_FLIGHT", default_value_t = 64)]
+    pub stream_max_in_flight: usize,
+    #[command(flatten)]
+    pub models: ModelArgs,
+    #[command(flatten)]
+    pub images: ImageArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Image files: PNG, JPEG, TIFF, or raw little-endian u16 (.raw, with --raw-size).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Model to run [default: the default model].
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Write each image with its detections drawn into this folder (as PNG).
+    #[arg(long)]
+    pub draw: Option<PathBuf>,
+    /// Drop detections under this confidence (on top of the per-class thresholds).
+    #[arg(long)]
+    pub min_confidence: Option<f32>,
+    /// Geometry of .raw files: WIDTHxHEIGHTxCHANNELS, e.g. 1024x768x2 for dual-energy.
+    #[arg(long, value_parser = parse_raw_size)]
+    pub raw_size: Option<RawLayout>,
+    #[command(flatten)]
+    pub models: ModelArgs,
+    #[command(flatten)]
+    pub images: ImageArgs,
+}
+
+fn parse_raw_size(s: &str) -> Result<RawLayout, String> {
+    let parts: Vec<u32> = s
+        .split('x')
+        .map(|p| p.parse::<u32>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| format!("{s:?} is not WIDTHxHEIGHTxCHANNELS"))?;
+    match parts[..] {
+        [width, height, channels] => Ok(RawLayout {
+            width,
+            height,
+            channels,
+        }),
+        _ => Err(format!("{s:?} is not WIDTHxHEIGHTxCHANNELS")),
+    }
+}
+
+/// Runs the command; the error, if any, is one sentence for the operator.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    telemetry::init(cli.log_format);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    match cli.command {
+        Command::Serve(args) => runtime.block_on(serve_command(args)),
+        Command::Inspect(args) => runtime.block_on(inspect_command(args)),
+    }
+}
+
+fn build_inspector(models: &ModelArgs, images: &ImageArgs) -> anyhow::Result<Inspector> {
+    let runtime = OrtRuntime::init(models.ort_lib.as_deref())?;
+    let options = RegistryOptions {
+        session: SessionOptions {
+            device: models.device,
+            require_gpu: models.require_gpu,
+            gpu_device_id: models.gpu_device_id,
+            intra_threads: models.intra_threads,
+        },
+        default_model: models.default_model.clone(),
+        queue_capacity: models.queue_capacity.max(1),
+    };
+    let registry = ModelRegistry::load(runtime, &models.models_dir, &options)?;
+    let limits = ImageLimits {
+        max_bytes: images.max_image_bytes,
+        max_pixels: images.max_image_pixels,
+    };
+    Ok(Inspector::new(
+        Arc::new(registry),
+        limits,
+        images.cpu_threads,
+    )?)
+}
+
+async fn serve_command(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let inspector = build_inspector(&args.models, &args.images)?;
+    let config = ServerConfig {
+        grpc_addr: args.grpc_addr,
+        stream_in_flight: args.stream_max_in_flight,
+    };
+    serve(inspector, config, shutdown_signal()).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutting down: finishing scans in flight");
+}
+
+async fn inspect_command(args: InspectArgs) -> anyhow::Result<ExitCode> {
+    let inspector = build_inspector(&args.models, &args.images)?;
+    if let Some(dir) = &args.draw {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create --draw folder {}", dir.display()))?;
+    }
+    let mut failures = 0;
+    for file in &args.files {
+        let line = match inspect_file(&inspector, &args, file).await {
+            Ok(line) => line,
+            Err(e) => {
+                failures += 1;
+                serde_json::json!({ "file": file, "error": format!("{e:#}") })
+            }
+        };
+        println!("{line}");
+    }
+    Ok(if failures == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
+}
+
+async fn inspect_file(
+    inspector: &Inspector,
+    args: &InspectArgs,
+    file: &Path,
+) -> anyhow::Result<serde_json::Value> {
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let encoding = file
+        .extension()
+        .and_then(|e| e.to_str())
+        .and_then(Encoding::from_extension)
+        .filter(|e| *e == Encoding::RawU16);
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| file.display().to_string());
+    let request = ScanRequest {
+        scan_id: name
+            .chars()
+            .take(crate::pipeline::MAX_SCAN_ID_BYTES / 4)
+            .collect(),
+        image: bytes.into(),
+        encoding,
+        raw: encoding.and(args.raw_size),
+        model: args.model.clone(),
+        min_confidence: args.min_confidence,
+        ..Default::default()
+    };
+    let (inspection, scan) = inspector.inspect_with_pixels(request).await?;
+    let mut line = serde_json::to_value(&inspection)?;
+    line["file"] = serde_json::json!(file);
+    if let Some(dir) = &args.draw {
+        let stem = file
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "scan".into());
+        let out = dir.join(format!("{stem}.png"));
+        let drawn = draw_detections(&scan, &inspection.detections)
+            .context("decoded pixels do not match their size")?;
+        drawn
+            .save(&out)
+            .with_context(|| format!("cannot write {}", out.display()))?;
+        line["drawn"] = serde_json::json!(out);
+    }
+    Ok(line)
+}

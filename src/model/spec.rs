@@ -1,0 +1,263 @@
+//! `models/<name>/model.toml`: what the service needs to know about a detector that the ONNX
+//! file does not say (output layout, class names, categories, thresholds, input rendering).
+
+use std::{fmt, path::Path};
+
+use serde::Deserialize;
+
+use crate::imaging::PaletteName;
+
+use super::ModelError;
+
+/// What a class means for customs; mirrors `xray.v1.Category`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    Weapon,
+    Drugs,
+    UndeclaredGoods,
+    Other,
+}
+
+impl Category {
+    /// Whether a detection of this category raises the scan's alarm.
+    pub fn alarming(self) -> bool {
+        !matches!(self, Category::Other)
+    }
+}
+
+impl fmt::Display for Category {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Category::Weapon => "weapon",
+            Category::Drugs => "drugs",
+            Category::UndeclaredGoods => "undeclared_goods",
+            Category::Other => "other",
+        })
+    }
+}
+
+/// The detector output layouts the service decodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputLayout {
+    /// YOLOv8/v11: `[N, 4 + C, A]`, rows cx, cy, w, h then one score per class.
+    Yolov8,
+    /// YOLOv5/v7: `[N, A, 5 + C]`: cx, cy, w, h, objectness, class probabilities.
+    Yolov5,
+    /// End-to-end (NMS inside the model): `[N, K, 6]`: x1, y1, x2, y2, score, class id.
+    End2end,
+}
+
+impl OutputLayout {
+    /// The per-image output shape `[d1, d2]` this layout gives for `classes` classes, with
+    /// `None` where the size depends on the model (anchor or detection count).
+    pub fn expected_dims(self, classes: usize) -> [Option<usize>; 2] {
+        match self {
+            OutputLayout::Yolov8 => [Some(4 + classes), None],
+            OutputLayout::Yolov5 => [None, Some(5 + classes)],
+            OutputLayout::End2end => [None, Some(6)],
+        }
+    }
+}
+
+/// One class the model reports.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassSpec {
+    pub name: String,
+    pub category: Category,
+    /// Confidence at or above which a detection of this class is reported (and, for an
+    /// alarming category, raises the alarm).
+    pub threshold: f32,
+}
+
+/// How a scan becomes the model's input tensor.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputSpec {
+    /// Name of the ONNX input, a float tensor `[N, 3, height, width]`.
+    pub name: String,
+    pub width: u32,
+    pub height: u32,
+    /// Palette that renders raw dual-energy scans into the RGB the model was trained on.
+    #[serde(default)]
+    pub palette: PaletteName,
+    /// Letterbox padding value (0..255).
+    #[serde(default = "default_fill")]
+    pub fill: u8,
+    /// Per-channel normalisation after scaling to 0..1: `(v - mean) / std`.
+    #[serde(default = "default_mean")]
+    pub mean: [f32; 3],
+    #[serde(default = "default_std")]
+    pub std: [f32; 3],
+}
+
+fn default_fill() -> u8 {
+    114
+}
+fn default_mean() -> [f32; 3] {
+    [0.0; 3]
+}
+fn default_std() -> [f32; 3] {
+    [1.0; 3]
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputSpec {
+    /// Name of the ONNX output holding the detections.
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NmsSpec {
+    /// Boxes of one class overlapping more than this (intersection over union) are merged.
+    #[serde(default = "default_iou")]
+    pub iou: f32,
+    /// At most this many detections a scan.
+    #[serde(default = "default_max_detections")]
+    pub max_detections: usize,
+}
+
+impl Default for NmsSpec {
+    fn default() -> Self {
+        Self {
+            iou: default_iou(),
+            max_detections: default_max_detections(),
+        }
+    }
+}
+
+fn default_iou() -> f32 {
+    0.5
+}
+fn default_max_detections() -> usize {
+    300
+}
+
+fn default_max_batch() -> usize {
+    16
+}
+
+/// A model folder's `model.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSpec {
+    /// The name clients use in `Scan.model`.
+    pub name: String,
+    pub version: String,
+    /// The ONNX file, relative to the folder.
+    #[serde(default = "default_file")]
+    pub file: String,
+    pub layout: OutputLayout,
+    /// Largest batch the executor forms (1 when the ONNX batch dimension is fixed at 1).
+    #[serde(default = "default_max_batch")]
+    pub max_batch: usize,
+    pub input: InputSpec,
+    pub output: OutputSpec,
+    #[serde(default)]
+    pub nms: NmsSpec,
+    /// Class index order as the model outputs them.
+    pub classes: Vec<ClassSpec>,
+}
+
+fn default_file() -> String {
+    "model.onnx".to_string()
+}
+
+impl ModelSpec {
+    /// Reads and checks `dir/model.toml`.
+    pub fn load(dir: &Path) -> Result<Self, ModelError> {
+        let path = dir.join("model.toml");
+        let text = std::fs::read_to_string(&path).map_err(|e| ModelError::Config {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        let spec: ModelSpec = toml::from_str(&text).map_err(|e| ModelError::Config {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        spec.check()
+            .map_err(|reason| ModelError::Config { path, reason })?;
+        Ok(spec)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        if self.name.trim().is_empty() {
+            return Err("name is empty".into());
+        }
+        if self.classes.is_empty() {
+            return Err("no [[classes]]".into());
+        }
+        for class in &self.classes {
+            if !(0.0..=1.0).contains(&class.threshold) {
+                return Err(format!(
+                    "class {:?} threshold {} is outside 0..1",
+                    class.name, class.threshold
+                ));
+            }
+        }
+        if self.input.width == 0 || self.input.height == 0 {
+            return Err("input width and height must be positive".into());
+        }
+        if self.input.std.iter().any(|s| *s == 0.0) {
+            return Err("input std must not be zero".into());
+        }
+        if self.max_batch == 0 {
+            return Err("max_batch must be at least 1".into());
+        }
+        if !(0.0..=1.0).contains(&self.nms.iou) {
+            return Err(format!("nms.iou {} is outside 0..1", self.nms.iou));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+        name = "m"
+        version = "1"
+        layout = "yolov8"
+        [input]
+        name = "images"
+        width = 640
+        height = 640
+        [output]
+        name = "output0"
+        [[classes]]
+        name = "pistol"
+        category = "weapon"
+        threshold = 0.4
+    "#;
+
+    #[test]
+    fn minimal_spec_takes_defaults() {
+        let spec: ModelSpec = toml::from_str(MINIMAL).expect("parses");
+        spec.check().expect("valid");
+        assert_eq!(spec.file, "model.onnx");
+        assert_eq!(spec.max_batch, 16);
+        assert_eq!(spec.input.fill, 114);
+        assert_eq!(spec.input.palette, PaletteName::Classic);
+        assert_eq!(spec.nms.iou, 0.5);
+        assert_eq!(spec.classes[0].category, Category::Weapon);
+    }
+
+    #[test]
+    fn bad_threshold_is_refused() {
+        let spec: ModelSpec =
+            toml::from_str(&MINIMAL.replace("threshold = 0.4", "threshold = 1.5")).expect("parses");
+        assert!(spec.check().unwrap_err().contains("threshold 1.5"));
+    }
+
+    #[test]
+    fn unknown_category_is_a_parse_error() {
+        let err = toml::from_str::<ModelSpec>(&MINIMAL.replace("\"weapon\"", "\"explosive\""))
+            .unwrap_err();
+        assert!(err.to_string().contains("explosive"), "{err}");
+    }
+}

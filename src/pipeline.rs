@@ -1,0 +1,283 @@
+//! The one path a scan takes, shared by the gRPC service and the offline `inspect` command:
+//! validate, decode and letterbox on the CPU pool, run on the model's executor, postprocess
+//! on the CPU pool.
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use bytes::Bytes;
+use tokio::sync::oneshot;
+use tracing::{Span, instrument};
+
+use crate::{
+    detect::{Detection, OutputShapeError, postprocess},
+    imaging::{
+        DecodedScan, Encoding, ImageLimits, ImagingError, Letterbox, RawLayout, decode_scan,
+        letterbox_into,
+    },
+    model::{LoadedModel, ModelError, ModelRegistry},
+};
+
+/// Longest accepted `scan_id`, in bytes.
+pub const MAX_SCAN_ID_BYTES: usize = 128;
+
+/// One scan to screen, as the API layer hands it over.
+#[derive(Debug, Clone, Default)]
+pub struct ScanRequest {
+    pub scan_id: String,
+    pub declaration_id: String,
+    pub portal_id: String,
+    pub image: Bytes,
+    /// None: detect from the magic bytes.
+    pub encoding: Option<Encoding>,
+    pub raw: Option<RawLayout>,
+    /// None: the server's default model.
+    pub model: Option<String>,
+    pub min_confidence: Option<f32>,
+}
+
+/// Where a scan's time went.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct Timings {
+    pub decode: Duration,
+    pub preprocess: Duration,
+    pub queue: Duration,
+    pub inference: Duration,
+    pub postprocess: Duration,
+    pub total: Duration,
+}
+
+/// The screening result of one scan.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Inspection {
+    pub scan_id: String,
+    pub model: String,
+    pub model_version: String,
+    pub detections: Vec<Detection>,
+    pub alarm: bool,
+    pub width: u32,
+    pub height: u32,
+    #[serde(skip)]
+    pub timings: Timings,
+    pub batch_size: usize,
+}
+
+/// Why a scan could not be screened.
+#[derive(Debug, thiserror::Error)]
+pub enum InspectError {
+    #[error(transparent)]
+    Image(#[from] ImagingError),
+    #[error("{0}")]
+    InvalidRequest(String),
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error(transparent)]
+    Output(#[from] OutputShapeError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Runs scans through the models; cheap to clone.
+#[derive(Clone)]
+pub struct Inspector {
+    registry: Arc<ModelRegistry>,
+    limits: ImageLimits,
+    cpu: Arc<rayon::ThreadPool>,
+}
+
+/// What preprocessing hands to the model and keeps for postprocessing.
+struct Prepared {
+    input: Vec<f32>,
+    letterbox: Letterbox,
+    decode: Duration,
+    preprocess: Duration,
+    /// Kept for callers that want the pixels (the `inspect --draw` command).
+    scan: Option<DecodedScan>,
+}
+
+impl Inspector {
+    /// `cpu_threads` sizes the pool for decoding, letterboxing and postprocessing
+    /// (0: one per core).
+    pub fn new(
+        registry: Arc<ModelRegistry>,
+        limits: ImageLimits,
+        cpu_threads: usize,
+    ) -> Result<Self, InspectError> {
+        let cpu = rayon::ThreadPoolBuilder::new()
+            .num_threads(cpu_threads)
+            .thread_name(|i| format!("cpu-{i}"))
+            // A panic in a decoder must not take the server down: the scan fails instead.
+            .panic_handler(|_| tracing::error!("a CPU task panicked; its scan failed"))
+            .build()
+            .map_err(|e| InspectError::Internal(format!("cannot start the CPU pool: {e}")))?;
+        Ok(Self {
+            registry,
+            limits,
+            cpu: Arc::new(cpu),
+        })
+    }
+
+    pub fn registry(&self) -> &Arc<ModelRegistry> {
+        &self.registry
+    }
+
+    pub fn limits(&self) -> &ImageLimits {
+        &self.limits
+    }
+
+    /// Screens one scan.
+    #[instrument(skip_all, fields(scan_id = %request.scan_id, declaration_id = %request.declaration_id, model))]
+    pub async fn inspect(&self, request: ScanRequest) -> Result<Inspection, InspectError> {
+        self.run(request, false)
+            .await
+            .map(|(inspection, _)| inspection)
+    }
+
+    /// Screens one scan and also returns its decoded pixels.
+    pub async fn inspect_with_pixels(
+        &self,
+        request: ScanRequest,
+    ) -> Result<(Inspection, DecodedScan), InspectError> {
+        let (inspection, scan) = self.run(request, true).await?;
+        let scan = scan.ok_or_else(|| InspectError::Internal("pixels were not kept".into()))?;
+        Ok((inspection, scan))
+    }
+
+    async fn run(
+        &self,
+        request: ScanRequest,
+        keep_pixels: bool,
+    ) -> Result<(Inspection, Option<DecodedScan>), InspectError> {
+        let received = Instant::now();
+        validate(&request)?;
+        let model = self.registry.get(request.model.as_deref())?;
+        Span::current().record("model", model.spec.name.as_str());
+
+        let limits = self.limits;
+        let prep_model = Arc::clone(&model);
+        let image = request.image.clone();
+        let (encoding, raw) = (request.encoding, request.raw);
+        let mut prepared = self
+            .on_cpu(move || prepare(&prep_model, &image, encoding, raw, &limits, keep_pixels))
+            .await??;
+
+        let input = std::mem::take(&mut prepared.input);
+        let output = model
+            .executor
+            .submit(input)?
+            .await
+            .map_err(|_| ModelError::Stopped(model.spec.name.clone()))??;
+
+        let post_model = Arc::clone(&model);
+        let letterbox = prepared.letterbox;
+        let min_confidence = request.min_confidence;
+        let (detections, postprocess_time) = self
+            .on_cpu(move || {
+                let started = Instant::now();
+                let detections = postprocess(
+                    &post_model.spec,
+                    &output.data,
+                    output.dims,
+                    &letterbox,
+                    min_confidence,
+                );
+                (detections, started.elapsed())
+            })
+            .await?;
+        let detections = detections?;
+
+        let inspection = Inspection {
+            scan_id: request.scan_id,
+            model: model.spec.name.clone(),
+            model_version: model.spec.version.clone(),
+            alarm: detections.iter().any(|d| d.alarm),
+            detections,
+            width: letterbox.source_width,
+            height: letterbox.source_height,
+            timings: Timings {
+                decode: prepared.decode,
+                preprocess: prepared.preprocess,
+                queue: output.queue_time,
+                inference: output.inference_time,
+                postprocess: postprocess_time,
+                total: received.elapsed(),
+            },
+            batch_size: output.batch_size,
+        };
+        tracing::debug!(
+            detections = inspection.detections.len(),
+            alarm = inspection.alarm,
+            total_us = inspection.timings.total.as_micros() as u64,
+            "scan screened"
+        );
+        Ok((inspection, prepared.scan))
+    }
+
+    /// Runs CPU work on the pool, off the async runtime's threads.
+    async fn on_cpu<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, InspectError> {
+        let (tx, rx) = oneshot::channel();
+        self.cpu.spawn(move || {
+            let _ = tx.send(work());
+        });
+        rx.await
+            .map_err(|_| InspectError::Internal("the scan's CPU task failed".into()))
+    }
+}
+
+fn validate(request: &ScanRequest) -> Result<(), InspectError> {
+    if request.scan_id.is_empty() {
+        return Err(InspectError::InvalidRequest("scan_id is empty".into()));
+    }
+    if request.scan_id.len() > MAX_SCAN_ID_BYTES {
+        return Err(InspectError::InvalidRequest(format!(
+            "scan_id is {} bytes; at most {MAX_SCAN_ID_BYTES} are allowed",
+            request.scan_id.len()
+        )));
+    }
+    if let Some(c) = request.min_confidence
+        && !(0.0..=1.0).contains(&c)
+    {
+        return Err(InspectError::InvalidRequest(format!(
+            "min_confidence is {c}; it must be between 0 and 1"
+        )));
+    }
+    Ok(())
+}
+
+fn prepare(
+    model: &LoadedModel,
+    image: &[u8],
+    encoding: Option<Encoding>,
+    raw: Option<RawLayout>,
+    limits: &ImageLimits,
+    keep_pixels: bool,
+) -> Result<Prepared, InspectError> {
+    let started = Instant::now();
+    let scan = decode_scan(image, encoding, raw, limits, &model.palette)?;
+    let decoded = Instant::now();
+    let input_spec = &model.spec.input;
+    let mut input = vec![0f32; 3 * input_spec.width as usize * input_spec.height as usize];
+    let letterbox = letterbox_into(
+        &scan.rgb,
+        scan.width,
+        scan.height,
+        input_spec.width,
+        input_spec.height,
+        input_spec.fill,
+        input_spec.mean,
+        input_spec.std,
+        &mut input,
+    );
+    Ok(Prepared {
+        input,
+        letterbox,
+        decode: decoded - started,
+        preprocess: decoded.elapsed(),
+        scan: keep_pixels.then_some(scan),
+    })
+}

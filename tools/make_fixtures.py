@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+"""Writes the small ONNX fixture models that the decoder, NMS and letterbox tests run.
+
+Each fixture takes `images` [N, 3, 64, 64] (dynamic batch) and returns a constant detection
+tensor in one of the three output layouts the service decodes, broadcast over the batch, so
+that the expected boxes after NMS and threshold are known exactly. They are test fixtures,
+not models: they ignore the pixels.
+
+    .venv/bin/python tools/make_fixtures.py   # rewrites tests/fixtures/models/*
+"""
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+OUT = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "models"
+SIZE = 64
+CLASSES = [("pistol", "weapon", 0.5), ("cigarettes", "undeclared_goods", 0.4), ("bag", "other", 0.3)]
+
+# (class index, x1, y1, x2, y2, score) in the 64x64 input's pixels.
+# A and B overlap (IoU 0.78) in one class: NMS keeps A only. C has A's box in another class:
+# class-aware NMS keeps it. E is under the pistol threshold. The rest are kept.
+CANDIDATES = [
+    (0, 8.0, 8.0, 24.0, 24.0, 0.9),  # A: kept
+    (0, 9.0, 9.0, 25.0, 25.0, 0.8),  # B: suppressed by A
+    (1, 8.0, 8.0, 24.0, 24.0, 0.7),  # C: kept (other class)
+    (1, 40.0, 40.0, 60.0, 56.0, 0.45),  # D: kept
+    (0, 40.0, 8.0, 56.0, 20.0, 0.3),  # E: under threshold
+    (2, 2.0, 30.0, 30.0, 62.0, 0.35),  # F: kept
+]
+PADDING_ANCHORS = 2  # anchors with every score at 0.01
+
+
+def yolov8_output() -> np.ndarray:
+    """[1, 4 + C, A]: cx, cy, w, h, then one score per class."""
+    rows = []
+    for cls, x1, y1, x2, y2, score in CANDIDATES:
+        scores = [0.01] * len(CLASSES)
+        scores[cls] = score
+        rows.append([(x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1, *scores])
+    for _ in range(PADDING_ANCHORS):
+        rows.append([32.0, 32.0, 10.0, 10.0] + [0.01] * len(CLASSES))
+    return np.array(rows, dtype=np.float32).T[None]
+
+
+# Objectness times class probability gives each YOLOv5 candidate the score above.
+V5_SPLIT = {0.9: (0.9, 1.0), 0.8: (1.0, 0.8), 0.7: (1.0, 0.7), 0.45: (0.5, 0.9), 0.3: (0.6, 0.5), 0.35: (0.7, 0.5)}
+
+
+def yolov5_output() -> np.ndarray:
+    """[1, A, 5 + C]: cx, cy, w, h, objectness, then class probabilities."""
+    rows = []
+    for cls, x1, y1, x2, y2, score in CANDIDATES:
+        obj, prob = V5_SPLIT[score]
+        probs = [0.0] * len(CLASSES)
+        probs[cls] = prob
+        rows.append([(x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1, obj, *probs])
+    for _ in range(PADDING_ANCHORS):
+        rows.append([32.0, 32.0, 10.0, 10.0, 0.01] + [1.0 / len(CLASSES)] * len(CLASSES))
+    return np.array(rows, dtype=np.float32)[None]
+
+
+def end2end_output() -> np.ndarray:
+    """[1, K, 6]: x1, y1, x2, y2, score, class id, NMS already applied (so no B)."""
+    rows = [[x1, y1, x2, y2, score, float(cls)] for cls, x1, y1, x2, y2, score in CANDIDATES if score != 0.8]
+    for _ in range(PADDING_ANCHORS):
+        rows.append([0.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+    return np.array(rows, dtype=np.float32)[None]
+
+
+def constant_model(name: str, output: np.ndarray, output_name: str) -> onnx.ModelProto:
+    """Output = constant + 0 * mean(images): the constant, broadcast to the input's batch."""
+    nodes = [
+        helper.make_node("ReduceMean", ["images"], ["mean"], axes=[1, 2, 3], keepdims=1),
+        helper.make_node("Reshape", ["mean", "shape3"], ["mean3"]),
+        helper.make_node("Mul", ["mean3", "zero"], ["nothing"]),
+        helper.make_node("Add", ["nothing", "detections"], [output_name]),
+    ]
+    init = [
+        numpy_helper.from_array(np.array([-1, 1, 1], dtype=np.int64), "shape3"),
+        numpy_helper.from_array(np.zeros((1,), dtype=np.float32), "zero"),
+        numpy_helper.from_array(output, "detections"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        name,
+        [helper.make_tensor_value_info("images", TensorProto.FLOAT, ["batch", 3, SIZE, SIZE])],
+        [helper.make_tensor_value_info(output_name, TensorProto.FLOAT, ["batch", output.shape[1], output.shape[2]])],
+        init,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="xray-screen fixtures")
+    model.ir_version = 8
+    onnx.checker.check_model(model, full_check=True)
+    return model
+
+
+def model_toml(name: str, layout: str, output_name: str) -> str:
+    classes = "\n".join(
+        f'\n[[classes]]\nname = "{n}"\ncategory = "{c}"\nthreshold = {t}' for n, c, t in CLASSES
+    )
+    return f"""# Test fixture written by tools/make_fixtures.py: constant outputs, not a detector.
+name = "{name}"
+version = "fixture-1"
+file = "model.onnx"
+layout = "{layout}"
+max_batch = 16
+
+[input]
+name = "images"
+width = {SIZE}
+height = {SIZE}
+
+[output]
+name = "{output_name}"
+
+[nms]
+iou = 0.5
+{classes}
+"""
+
+
+def main() -> None:
+    fixtures = [
+        ("yolov8-fixture", "yolov8", yolov8_output(), "output0"),
+        ("yolov5-fixture", "yolov5", yolov5_output(), "output0"),
+        ("end2end-fixture", "end2end", end2end_output(), "detections_out"),
+    ]
+    for name, layout, output, output_name in fixtures:
+        folder = OUT / name
+        folder.mkdir(parents=True, exist_ok=True)
+        onnx.save(constant_model(name, output, output_name), folder / "model.onnx")
+        (folder / "model.toml").write_text(model_toml(name, layout, output_name))
+        print(f"{folder}: output {list(output.shape)}")
+
+
+if __name__ == "__main__":
+    main()
