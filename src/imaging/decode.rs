@@ -315,7 +315,7 @@ fn decode_raw(
 mod tests {
     use super::*;
     use crate::imaging::PaletteName;
-    use image::{ImageBuffer, ImageFormat, Luma, LumaA, Rgb};
+    use image::{ImageBuffer, ImageFormat, Luma, Rgb};
 
     fn palette() -> Palette {
         Palette::new(PaletteName::Classic)
@@ -394,14 +394,11 @@ mod tests {
         // Left half air, right half an organic slab (low energy attenuated 1.3x the high).
         let low = (-1.3f32).exp() * 65535.0;
         let high = (-1.0f32).exp() * 65535.0;
-        let img = DynamicImage::ImageLumaA16(ImageBuffer::from_fn(8, 2, |x, _| {
-            if x < 4 {
-                LumaA([65535, 65535])
-            } else {
-                LumaA([low as u16, high as u16])
-            }
-        }));
-        let scan = decode(&encode(img, ImageFormat::Tiff), Some(Encoding::Tiff)).expect("dual");
+        let samples: Vec<u16> = (0..2)
+            .flat_map(|_| (0..8).flat_map(|x| if x < 4 { [65535, 65535] } else { [low as u16, high as u16] }))
+            .collect();
+        let tiff = crate::imaging::encode_dual_energy_tiff(8, 2, &samples).expect("encode");
+        let scan = decode(&tiff, Some(Encoding::Tiff)).expect("dual");
         assert_eq!(scan.source, ScanSource::DualEnergy);
         assert_eq!(&scan.rgb[0..3], &palette().pixel(65535, 65535));
         assert_eq!(&scan.rgb[15..18], &palette().pixel(low as u16, high as u16));
@@ -569,40 +566,37 @@ mod tests {
         assert!(err.to_string().contains("--max-image-bytes"));
     }
 
-    /// A 20000x20000 PNG of zeros compresses to a few hundred KB; it must be refused from its
-    /// header, before 1.2 GB of pixels are decoded.
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for &b in bytes {
+            crc ^= b as u32;
+            for _ in 0..8 {
+                crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            }
+        }
+        !crc
+    }
+
+    /// A PNG whose header claims 20000x20000 (400 M pixels, 1.2 GB decoded) must be refused
+    /// from the header alone: its pixel data is a single row, so any attempt to decode it
+    /// would end in a "corrupt" error instead.
     #[test]
     fn pixel_limit_refuses_a_decompression_bomb_from_the_header() {
-        let mut bytes = Vec::new();
-        {
-            let mut encoder = png::Encoder::new(&mut bytes, 20_000, 20_000);
-            encoder.set_color(png::ColorType::Grayscale);
-            encoder.set_compression(png::Compression::Fast);
-            let mut writer = encoder.write_header().expect("header");
-            let mut stream = writer.stream_writer().expect("stream");
-            let row = vec![0u8; 20_000];
-            for _ in 0..20_000 {
-                std::io::Write::write_all(&mut stream, &row).expect("row");
-            }
-            stream.finish().expect("finish");
-        }
-        let limits = ImageLimits {
-            max_bytes: 64 << 20,
-            max_pixels: 50_000_000,
-        };
-        let err = decode_scan(&bytes, None, None, &limits, &palette()).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                ImagingError::TooManyPixels {
-                    width: 20_000,
-                    height: 20_000,
-                    ..
-                }
-            ),
-            "{err}"
-        );
+        let mut png = encode(gradient_rgb(1, 1), ImageFormat::Png);
+        // IHDR data starts at byte 16: width, height (big-endian), then its CRC at 29..33.
+        png[16..20].copy_from_slice(&20_000u32.to_be_bytes());
+        png[20..24].copy_from_slice(&20_000u32.to_be_bytes());
+        let crc = crc32(&png[12..29]);
+        png[29..33].copy_from_slice(&crc.to_be_bytes());
+        let limits = ImageLimits { max_bytes: 64 << 20, max_pixels: 50_000_000 };
+        let err = decode_scan(&png, None, None, &limits, &palette()).unwrap_err();
+        assert!(matches!(err, ImagingError::TooManyPixels { width: 20_000, height: 20_000, .. }), "{err}");
         assert!(err.to_string().contains("400000000 pixels"), "{err}");
+        assert!(err.to_string().contains("--max-image-pixels"), "{err}");
+        // Under a generous limit the same bytes reach the decoder, which finds them corrupt.
+        let roomy = ImageLimits { max_bytes: 64 << 20, max_pixels: 1 << 40 };
+        let err = decode_scan(&png, None, None, &roomy, &palette()).unwrap_err();
+        assert!(matches!(err, ImagingError::Corrupt { .. }), "{err}");
     }
 
     #[test]

@@ -6,12 +6,14 @@ mod error;
 mod format;
 mod letterbox;
 mod palette;
+mod tiff_out;
 
 pub use decode::{DecodedScan, RawLayout, ScanSource, decode_scan};
 pub use error::ImagingError;
 pub use format::Encoding;
 pub use letterbox::{Letterbox, letterbox_into};
 pub use palette::{Palette, PaletteName};
+pub use tiff_out::encode_dual_energy_tiff;
 
 /// Limits checked before a scan is decoded; both come from the server's settings.
 #[derive(Debug, Clone, Copy)]

@@ -1,0 +1,142 @@
+//! Shared by the end-to-end tests: the real server binary on an ephemeral port, test images,
+//! and the boxes the ONNX fixtures must produce.
+
+#![allow(dead_code)]
+
+use std::{
+    io::{BufRead, BufReader, Cursor},
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::mpsc,
+    time::Duration,
+};
+
+use image::{DynamicImage, ImageBuffer, ImageFormat, Rgb};
+use xray_screen::api::proto::{Detection, inspection_client::InspectionClient};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_xray-screen");
+
+pub fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/models")
+}
+
+/// A running `xray-screen serve`, killed on drop.
+pub struct Server {
+    child: Child,
+    pub addr: String,
+}
+
+impl Server {
+    /// Starts the server on 127.0.0.1:0 and waits for the address it prints.
+    pub fn start(models_dir: &Path, extra: &[&str]) -> Server {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--grpc-addr", "127.0.0.1:0", "--models-dir"])
+            .arg(models_dir)
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("server binary starts");
+        let stdout = child.stdout.take().expect("stdout piped");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix("listening on grpc://") {
+                    let _ = tx.send(addr.to_string());
+                }
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(120))
+            .expect("server printed its address");
+        Server { child, addr }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub async fn channel(&self) -> tonic::transport::Channel {
+        tonic::transport::Endpoint::from_shared(self.url())
+            .expect("valid url")
+            .connect()
+            .await
+            .expect("connects")
+    }
+
+    pub async fn client(&self) -> InspectionClient<tonic::transport::Channel> {
+        InspectionClient::connect(self.url())
+            .await
+            .expect("connects")
+            .max_decoding_message_size(64 << 20)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn gradient(w: u32, h: u32) -> DynamicImage {
+    DynamicImage::ImageRgb8(ImageBuffer::from_fn(w, h, |x, y| {
+        Rgb([(x % 256) as u8, (y % 256) as u8, 128])
+    }))
+}
+
+/// Pseudo-random pixels: compresses badly, so its PNG is large.
+pub fn noise(w: u32, h: u32) -> DynamicImage {
+    DynamicImage::ImageRgb8(ImageBuffer::from_fn(w, h, |x, y| {
+        let v = (x.wrapping_mul(2_654_435_761) ^ y.wrapping_mul(40_503)).wrapping_mul(2_246_822_519);
+        Rgb([(v >> 8) as u8, (v >> 16) as u8, (v >> 24) as u8])
+    }))
+}
+
+pub fn encode(image: &DynamicImage, format: ImageFormat) -> Vec<u8> {
+    let mut out = Cursor::new(Vec::new());
+    image.write_to(&mut out, format).expect("encodes");
+    out.into_inner()
+}
+
+/// (class, category name, confidence, x1, y1, x2, y2) in the scan's pixels.
+pub type Expected = (&'static str, &'static str, f32, [f32; 4]);
+
+/// What every fixture model must report for a 128x64 scan: the input is 64x64, so the scan is
+/// halved and padded 16 rows top and bottom; boxes come back doubled, shifted and clipped.
+pub const EXPECTED_128X64: [Expected; 4] = [
+    ("pistol", "WEAPON", 0.9, [16.0, 0.0, 48.0, 16.0]),
+    ("cigarettes", "UNDECLARED_GOODS", 0.7, [16.0, 0.0, 48.0, 16.0]),
+    ("cigarettes", "UNDECLARED_GOODS", 0.45, [80.0, 48.0, 120.0, 64.0]),
+    ("bag", "OTHER", 0.35, [4.0, 28.0, 60.0, 64.0]),
+];
+
+/// For a 32x32 scan: doubled into the 64x64 input, so boxes come back halved.
+pub const EXPECTED_32X32: [Expected; 4] = [
+    ("pistol", "WEAPON", 0.9, [4.0, 4.0, 12.0, 12.0]),
+    ("cigarettes", "UNDECLARED_GOODS", 0.7, [4.0, 4.0, 12.0, 12.0]),
+    ("cigarettes", "UNDECLARED_GOODS", 0.45, [20.0, 20.0, 30.0, 28.0]),
+    ("bag", "OTHER", 0.35, [1.0, 15.0, 15.0, 31.0]),
+];
+
+pub fn assert_detections(got: &[Detection], want: &[Expected]) {
+    let mut got = got.to_vec();
+    got.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
+    assert_eq!(got.len(), want.len(), "detections: {got:#?}");
+    for (d, (class, category, confidence, bbox)) in got.iter().zip(want) {
+        assert_eq!(d.class_name, *class);
+        assert_eq!(d.category().as_str_name(), *category);
+        assert!((d.confidence - confidence).abs() < 1e-5, "{d:?}");
+        let b = d.r#box.expect("box");
+        let got_box = [b.x1, b.y1, b.x2, b.y2];
+        for (g, w) in got_box.iter().zip(bbox) {
+            assert!((g - w).abs() < 1e-3, "{class}: box {got_box:?}, want {bbox:?}");
+        }
+        assert_eq!(d.alarm, *category != "OTHER", "{d:?}");
+    }
+}
