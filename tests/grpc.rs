@@ -31,7 +31,11 @@ async fn inspect_returns_each_layouts_expected_boxes() {
         let mut request = scan(&format!("s-{model}"), png_128x64());
         request.model = Some(model.to_string());
         request.encoding = ImageEncoding::Png as i32;
-        let result = client.inspect(request).await.expect("inspects").into_inner();
+        let result = client
+            .inspect(request)
+            .await
+            .expect("inspects")
+            .into_inner();
         assert_eq!(result.scan_id, format!("s-{model}"));
         assert_eq!(result.model, model);
         assert_eq!(result.model_version, "fixture-1");
@@ -55,17 +59,42 @@ async fn every_format_reaches_the_model() {
         .collect();
     let dual_samples: Vec<u16> = (0..32 * 32 * 2).map(|i| (i * 20) as u16).collect();
     let cases = vec![
-        ("png", encode(&image, ImageFormat::Png), ImageEncoding::Png, 0),
-        ("jpeg", encode(&image, ImageFormat::Jpeg), ImageEncoding::Jpeg, 0),
-        ("tiff8", encode(&image, ImageFormat::Tiff), ImageEncoding::Tiff, 0),
-        ("tiff16", encode(&gray16, ImageFormat::Tiff), ImageEncoding::Tiff, 0),
+        (
+            "png",
+            encode(&image, ImageFormat::Png),
+            ImageEncoding::Png,
+            0,
+        ),
+        (
+            "jpeg",
+            encode(&image, ImageFormat::Jpeg),
+            ImageEncoding::Jpeg,
+            0,
+        ),
+        (
+            "tiff8",
+            encode(&image, ImageFormat::Tiff),
+            ImageEncoding::Tiff,
+            0,
+        ),
+        (
+            "tiff16",
+            encode(&gray16, ImageFormat::Tiff),
+            ImageEncoding::Tiff,
+            0,
+        ),
         (
             "tiff-dual",
             xray_screen::imaging::encode_dual_energy_tiff(32, 32, &dual_samples).expect("tiff"),
             ImageEncoding::Tiff,
             0,
         ),
-        ("sniffed", encode(&image, ImageFormat::Png), ImageEncoding::EncodingUnspecified, 0),
+        (
+            "sniffed",
+            encode(&image, ImageFormat::Png),
+            ImageEncoding::EncodingUnspecified,
+            0,
+        ),
         ("raw-dual", raw_dual, ImageEncoding::RawU16, 2),
     ];
     for (id, bytes, encoding, channels) in cases {
@@ -90,13 +119,21 @@ async fn min_confidence_only_raises_thresholds() {
     let mut client = server.client().await;
     let mut request = scan("strict", png_128x64());
     request.min_confidence = Some(0.5);
-    let result = client.inspect(request).await.expect("inspects").into_inner();
+    let result = client
+        .inspect(request)
+        .await
+        .expect("inspects")
+        .into_inner();
     assert_detections(&result.detections, &EXPECTED_128X64[..2]);
 
     // Lower than every class threshold: the thresholds still hold.
     let mut request = scan("lenient", png_128x64());
     request.min_confidence = Some(0.0);
-    let result = client.inspect(request).await.expect("inspects").into_inner();
+    let result = client
+        .inspect(request)
+        .await
+        .expect("inspects")
+        .into_inner();
     assert_detections(&result.detections, &EXPECTED_128X64);
 }
 
@@ -108,7 +145,11 @@ async fn bad_input_is_invalid_argument_with_a_reason() {
 
     let mut truncated_raw = scan("raw-short", vec![0; 32 * 32 * 4 - 2]);
     truncated_raw.encoding = ImageEncoding::RawU16 as i32;
-    (truncated_raw.width, truncated_raw.height, truncated_raw.channels) = (32, 32, 2);
+    (
+        truncated_raw.width,
+        truncated_raw.height,
+        truncated_raw.channels,
+    ) = (32, 32, 2);
 
     let mut raw_no_size = scan("raw-no-size", vec![0; 64]);
     raw_no_size.encoding = ImageEncoding::RawU16 as i32;
@@ -127,12 +168,24 @@ async fn bad_input_is_invalid_argument_with_a_reason() {
     bad_confidence.min_confidence = Some(1.5);
 
     let cases = vec![
-        (scan("corrupt", png[..png.len() / 2].to_vec()), "PNG data is corrupt"),
-        (scan("garbage", b"definitely not an image".to_vec()), "not PNG, JPEG or TIFF"),
+        (
+            scan("corrupt", png[..png.len() / 2].to_vec()),
+            "PNG data is corrupt",
+        ),
+        (
+            scan("garbage", b"definitely not an image".to_vec()),
+            "not PNG, JPEG or TIFF",
+        ),
         (scan("empty", Vec::new()), "image is empty"),
-        (truncated_raw, "RAW_U16 data is 4094 bytes but 32x32x2 u16 samples need 4096 bytes"),
+        (
+            truncated_raw,
+            "RAW_U16 data is 4094 bytes but 32x32x2 u16 samples need 4096 bytes",
+        ),
         (raw_no_size, "RAW_U16 needs width, height and channels"),
-        (huge_raw, "over the limit of 64000000 pixels (--max-image-pixels)"),
+        (
+            huge_raw,
+            "over the limit of 64000000 pixels (--max-image-pixels)",
+        ),
         (wrong_encoding, "encoding says JPEG but the bytes are PNG"),
         (unknown_enum, "encoding 42 is not a known ImageEncoding"),
         (bad_confidence, "min_confidence is 1.5"),
@@ -142,25 +195,44 @@ async fn bad_input_is_invalid_argument_with_a_reason() {
         let id = request.scan_id.clone();
         let status = client.inspect(request).await.expect_err(&id);
         assert_eq!(status.code(), Code::InvalidArgument, "{id}: {status:?}");
-        assert!(status.message().contains(reason), "{id}: {:?} lacks {reason:?}", status.message());
+        assert!(
+            status.message().contains(reason),
+            "{id}: {:?} lacks {reason:?}",
+            status.message()
+        );
     }
     // The server is still there and still right.
-    let ok = client.inspect(scan("after", png)).await.expect("serves").into_inner();
+    let ok = client
+        .inspect(scan("after", png))
+        .await
+        .expect("serves")
+        .into_inner();
     assert_detections(&ok.detections, &EXPECTED_128X64);
 }
 
 #[tokio::test]
 async fn byte_limit_is_a_setting() {
-    let server = Server::start(&fixtures_dir().join("yolov8-fixture"), &["--max-image-bytes", "1000"]);
+    let server = Server::start(
+        &fixtures_dir().join("yolov8-fixture"),
+        &["--max-image-bytes", "1000"],
+    );
     let mut client = server.client().await;
     let big = encode(&noise(64, 64), ImageFormat::Png);
     assert!(big.len() > 1000);
     let status = client.inspect(scan("big", big)).await.expect_err("too big");
     assert_eq!(status.code(), Code::InvalidArgument);
-    assert!(status.message().contains("over the limit of 1000 bytes (--max-image-bytes)"), "{status:?}");
+    assert!(
+        status
+            .message()
+            .contains("over the limit of 1000 bytes (--max-image-bytes)"),
+        "{status:?}"
+    );
     let small = encode(&gradient(8, 8), ImageFormat::Png);
     assert!(small.len() <= 1000);
-    client.inspect(scan("small", small)).await.expect("under the limit");
+    client
+        .inspect(scan("small", small))
+        .await
+        .expect("under the limit");
 }
 
 #[tokio::test]
@@ -172,12 +244,18 @@ async fn unknown_model_is_not_found() {
     let status = client.inspect(request).await.expect_err("unknown model");
     assert_eq!(status.code(), Code::NotFound);
     assert!(status.message().contains("no-such-model"));
-    assert!(status.message().contains("yolov8-fixture"), "names the models it has");
+    assert!(
+        status.message().contains("yolov8-fixture"),
+        "names the models it has"
+    );
 }
 
 #[tokio::test]
 async fn stream_scans_answers_every_scan_once_with_many_in_flight() {
-    let server = Server::start(&fixtures_dir().join("yolov8-fixture"), &["--stream-max-in-flight", "16"]);
+    let server = Server::start(
+        &fixtures_dir().join("yolov8-fixture"),
+        &["--stream-max-in-flight", "16"],
+    );
     let mut client = server.client().await;
     let png = png_128x64();
     let total = 200;
@@ -221,19 +299,25 @@ async fn stream_scans_answers_every_scan_once_with_many_in_flight() {
 
 #[tokio::test]
 async fn health_reports_serving() {
-    use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
+    use tonic_health::pb::{
+        HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+    };
     let server = Server::start(&fixtures_dir().join("yolov8-fixture"), &[]);
     let mut health = HealthClient::new(server.channel().await);
     for service in ["", "xray.v1.Inspection"] {
         let response = health
-            .check(HealthCheckRequest { service: service.into() })
+            .check(HealthCheckRequest {
+                service: service.into(),
+            })
             .await
             .expect("health answers")
             .into_inner();
         assert_eq!(response.status(), ServingStatus::Serving, "{service:?}");
     }
     let unknown = health
-        .check(HealthCheckRequest { service: "nope.Service".into() })
+        .check(HealthCheckRequest {
+            service: "nope.Service".into(),
+        })
         .await
         .expect_err("unknown service");
     assert_eq!(unknown.code(), Code::NotFound);
@@ -261,8 +345,15 @@ async fn reflection_lists_the_services() {
         panic!("unexpected reflection response: {response:?}");
     };
     let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
-    for want in ["xray.v1.Inspection", "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection"] {
-        assert!(names.iter().any(|n| n == want), "{want} missing from {names:?}");
+    for want in [
+        "xray.v1.Inspection",
+        "grpc.health.v1.Health",
+        "grpc.reflection.v1.ServerReflection",
+    ] {
+        assert!(
+            names.iter().any(|n| n == want),
+            "{want} missing from {names:?}"
+        );
     }
 
     // And the Scan message is described, so a reflection client can build requests.
@@ -276,5 +367,11 @@ async fn reflection_lists_the_services() {
         .expect("reflection answers")
         .into_inner();
     let response = responses.next().await.expect("one response").expect("ok");
-    assert!(matches!(response.message_response, Some(MessageResponse::FileDescriptorResponse(_))), "{response:?}");
+    assert!(
+        matches!(
+            response.message_response,
+            Some(MessageResponse::FileDescriptorResponse(_))
+        ),
+        "{response:?}"
+    );
 }

@@ -395,7 +395,15 @@ mod tests {
         let low = (-1.3f32).exp() * 65535.0;
         let high = (-1.0f32).exp() * 65535.0;
         let samples: Vec<u16> = (0..2)
-            .flat_map(|_| (0..8).flat_map(|x| if x < 4 { [65535, 65535] } else { [low as u16, high as u16] }))
+            .flat_map(|_| {
+                (0..8).flat_map(|x| {
+                    if x < 4 {
+                        [65535, 65535]
+                    } else {
+                        [low as u16, high as u16]
+                    }
+                })
+            })
             .collect();
         let tiff = crate::imaging::encode_dual_energy_tiff(8, 2, &samples).expect("encode");
         let scan = decode(&tiff, Some(Encoding::Tiff)).expect("dual");
@@ -571,7 +579,11 @@ mod tests {
         for &b in bytes {
             crc ^= b as u32;
             for _ in 0..8 {
-                crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+                crc = if crc & 1 != 0 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
             }
         }
         !crc
@@ -588,13 +600,29 @@ mod tests {
         png[20..24].copy_from_slice(&20_000u32.to_be_bytes());
         let crc = crc32(&png[12..29]);
         png[29..33].copy_from_slice(&crc.to_be_bytes());
-        let limits = ImageLimits { max_bytes: 64 << 20, max_pixels: 50_000_000 };
+        let limits = ImageLimits {
+            max_bytes: 64 << 20,
+            max_pixels: 50_000_000,
+        };
         let err = decode_scan(&png, None, None, &limits, &palette()).unwrap_err();
-        assert!(matches!(err, ImagingError::TooManyPixels { width: 20_000, height: 20_000, .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                ImagingError::TooManyPixels {
+                    width: 20_000,
+                    height: 20_000,
+                    ..
+                }
+            ),
+            "{err}"
+        );
         assert!(err.to_string().contains("400000000 pixels"), "{err}");
         assert!(err.to_string().contains("--max-image-pixels"), "{err}");
         // Under a generous limit the same bytes reach the decoder, which finds them corrupt.
-        let roomy = ImageLimits { max_bytes: 64 << 20, max_pixels: 1 << 40 };
+        let roomy = ImageLimits {
+            max_bytes: 64 << 20,
+            max_pixels: 1 << 40,
+        };
         let err = decode_scan(&png, None, None, &roomy, &palette()).unwrap_err();
         assert!(matches!(err, ImagingError::Corrupt { .. }), "{err}");
     }

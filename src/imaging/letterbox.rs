@@ -156,13 +156,14 @@ mod tests {
     fn pixels_land_where_the_transform_says() {
         // A 4x2 scan into an 8x8 input: scale 2, 8x4 placed at y = 2.
         let mut rgb = vec![0u8; 4 * 2 * 3];
-        rgb[(1 * 4 + 3) * 3] = 255; // red pixel at (3, 1)
+        let (x, y) = (3, 1);
+        rgb[(y * 4 + x) * 3] = 255; // red pixel at (3, 1)
         let mut out = vec![0f32; 3 * 64];
         let lb = letterbox_into(&rgb, 4, 2, 8, 8, 114, ZERO, ONE, &mut out);
         assert_eq!((lb.scale, lb.pad_x, lb.pad_y), (2.0, 0, 2));
         let fill = 114.0 / 255.0;
         assert_eq!(out[0], fill, "padding row");
-        assert_eq!(out[64 + 0], fill);
+        assert_eq!(out[64], fill, "green plane's first pixel");
         // Scan pixel (3,1) covers input (6..8, 4..6); the far corner is pure red.
         assert!(
             out[5 * 8 + 7] > 0.9,
@@ -170,7 +171,7 @@ mod tests {
             out[5 * 8 + 7]
         );
         assert_eq!(out[64 + 5 * 8 + 7], 0.0, "green plane");
-        assert_eq!(out[2 * 8 + 0], 0.0, "first scan row is black");
+        assert_eq!(out[2 * 8], 0.0, "first scan row is black");
     }
 
     #[test]

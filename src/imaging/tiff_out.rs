@@ -20,7 +20,11 @@ impl ColorType for DualEnergy16 {
     fn horizontal_predict(row: &[u16], result: &mut Vec<u16>) {
         // Each sample minus the same sample of the previous pixel.
         result.extend_from_slice(&row[..row.len().min(2)]);
-        result.extend(row.iter().zip(row.iter().skip(2)).map(|(prev, cur)| cur.wrapping_sub(*prev)));
+        result.extend(
+            row.iter()
+                .zip(row.iter().skip(2))
+                .map(|(prev, cur)| cur.wrapping_sub(*prev)),
+        );
     }
 }
 

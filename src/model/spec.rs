@@ -202,7 +202,7 @@ impl ModelSpec {
         if self.input.width == 0 || self.input.height == 0 {
             return Err("input width and height must be positive".into());
         }
-        if self.input.std.iter().any(|s| *s == 0.0) {
+        if self.input.std.contains(&0.0) {
             return Err("input std must not be zero".into());
         }
         if self.max_batch == 0 {

@@ -93,7 +93,8 @@ pub fn gradient(w: u32, h: u32) -> DynamicImage {
 /// Pseudo-random pixels: compresses badly, so its PNG is large.
 pub fn noise(w: u32, h: u32) -> DynamicImage {
     DynamicImage::ImageRgb8(ImageBuffer::from_fn(w, h, |x, y| {
-        let v = (x.wrapping_mul(2_654_435_761) ^ y.wrapping_mul(40_503)).wrapping_mul(2_246_822_519);
+        let v =
+            (x.wrapping_mul(2_654_435_761) ^ y.wrapping_mul(40_503)).wrapping_mul(2_246_822_519);
         Rgb([(v >> 8) as u8, (v >> 16) as u8, (v >> 24) as u8])
     }))
 }
@@ -111,16 +112,36 @@ pub type Expected = (&'static str, &'static str, f32, [f32; 4]);
 /// halved and padded 16 rows top and bottom; boxes come back doubled, shifted and clipped.
 pub const EXPECTED_128X64: [Expected; 4] = [
     ("pistol", "WEAPON", 0.9, [16.0, 0.0, 48.0, 16.0]),
-    ("cigarettes", "UNDECLARED_GOODS", 0.7, [16.0, 0.0, 48.0, 16.0]),
-    ("cigarettes", "UNDECLARED_GOODS", 0.45, [80.0, 48.0, 120.0, 64.0]),
+    (
+        "cigarettes",
+        "UNDECLARED_GOODS",
+        0.7,
+        [16.0, 0.0, 48.0, 16.0],
+    ),
+    (
+        "cigarettes",
+        "UNDECLARED_GOODS",
+        0.45,
+        [80.0, 48.0, 120.0, 64.0],
+    ),
     ("bag", "OTHER", 0.35, [4.0, 28.0, 60.0, 64.0]),
 ];
 
 /// For a 32x32 scan: doubled into the 64x64 input, so boxes come back halved.
 pub const EXPECTED_32X32: [Expected; 4] = [
     ("pistol", "WEAPON", 0.9, [4.0, 4.0, 12.0, 12.0]),
-    ("cigarettes", "UNDECLARED_GOODS", 0.7, [4.0, 4.0, 12.0, 12.0]),
-    ("cigarettes", "UNDECLARED_GOODS", 0.45, [20.0, 20.0, 30.0, 28.0]),
+    (
+        "cigarettes",
+        "UNDECLARED_GOODS",
+        0.7,
+        [4.0, 4.0, 12.0, 12.0],
+    ),
+    (
+        "cigarettes",
+        "UNDECLARED_GOODS",
+        0.45,
+        [20.0, 20.0, 30.0, 28.0],
+    ),
     ("bag", "OTHER", 0.35, [1.0, 15.0, 15.0, 31.0]),
 ];
 
@@ -135,7 +156,10 @@ pub fn assert_detections(got: &[Detection], want: &[Expected]) {
         let b = d.r#box.expect("box");
         let got_box = [b.x1, b.y1, b.x2, b.y2];
         for (g, w) in got_box.iter().zip(bbox) {
-            assert!((g - w).abs() < 1e-3, "{class}: box {got_box:?}, want {bbox:?}");
+            assert!(
+                (g - w).abs() < 1e-3,
+                "{class}: box {got_box:?}, want {bbox:?}"
+            );
         }
         assert_eq!(d.alarm, *category != "OTHER", "{d:?}");
     }

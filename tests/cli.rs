@@ -1,0 +1,184 @@
+//! The command line as an operator uses it: `inspect` on files, and start-up refusals that
+//! say what to do.
+
+mod common;
+
+use std::process::{Command, Output};
+
+use common::*;
+use image::ImageFormat;
+
+fn run(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("binary runs")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn inspect_prints_the_fixture_boxes_and_draws_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("bag.png");
+    std::fs::write(&file, encode(&gradient(128, 64), ImageFormat::Png)).expect("write");
+    let drawn = dir.path().join("drawn");
+    let model = fixtures_dir().join("end2end-fixture");
+    let out = run(&[
+        "inspect",
+        "--models-dir",
+        model.to_str().expect("utf-8"),
+        "--draw",
+        drawn.to_str().expect("utf-8"),
+        file.to_str().expect("utf-8"),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stdout = String::from_utf8(out.stdout).expect("utf-8");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "one JSON line per image: {stdout}");
+    let json: serde_json::Value = serde_json::from_str(lines[0]).expect("JSON");
+    assert_eq!(json["model"], "end2end-fixture");
+    assert_eq!(json["alarm"], true);
+    assert_eq!(json["width"], 128);
+    let detections = json["detections"].as_array().expect("detections");
+    assert_eq!(detections.len(), EXPECTED_128X64.len());
+    for (d, (class, category, confidence, bbox)) in detections.iter().zip(EXPECTED_128X64) {
+        assert_eq!(d["class_name"], class);
+        assert_eq!(
+            d["category"].as_str().map(str::to_uppercase).as_deref(),
+            Some(category)
+        );
+        assert!((d["confidence"].as_f64().expect("number") - confidence as f64).abs() < 1e-5);
+        let got = ["x1", "y1", "x2", "y2"].map(|k| d[k].as_f64().expect("coordinate") as f32);
+        assert_eq!(got, bbox);
+    }
+
+    let picture = image::open(drawn.join("bag.png"))
+        .expect("drawn PNG")
+        .to_rgb8();
+    assert_eq!(picture.dimensions(), (128, 64));
+    // The bag's box (4, 28)-(60, 64): its left edge is drawn in the "other" grey.
+    let grey = xray_screen::draw::category_colour(xray_screen::model::Category::Other);
+    assert_eq!(*picture.get_pixel(4, 45), grey);
+}
+
+#[test]
+fn inspect_reports_a_bad_file_and_goes_on() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = dir.path().join("bad.png");
+    std::fs::write(&bad, b"\x89PNG\r\n\x1a\nnot really").expect("write");
+    let good = dir.path().join("good.jpg");
+    std::fs::write(&good, encode(&gradient(32, 32), ImageFormat::Jpeg)).expect("write");
+    let model = fixtures_dir().join("yolov5-fixture");
+    let out = run(&[
+        "inspect",
+        "--models-dir",
+        model.to_str().expect("utf-8"),
+        bad.to_str().expect("utf-8"),
+        good.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a failed file makes the exit status 2"
+    );
+    let stdout = String::from_utf8(out.stdout).expect("utf-8");
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert!(
+        lines[0]["error"]
+            .as_str()
+            .expect("error")
+            .contains("PNG data is corrupt")
+    );
+    assert_eq!(
+        lines[1]["detections"].as_array().expect("detections").len(),
+        4
+    );
+}
+
+#[test]
+fn serve_without_models_says_what_to_do() {
+    let empty = tempfile::tempdir().expect("tempdir");
+    let out = run(&[
+        "serve",
+        "--grpc-addr",
+        "127.0.0.1:0",
+        "--models-dir",
+        empty.path().to_str().expect("utf-8"),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("error: no models in"), "{err}");
+    assert!(err.contains("--models-dir"), "{err}");
+}
+
+#[test]
+fn model_toml_that_disagrees_with_the_onnx_file_names_both() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let src = fixtures_dir().join("yolov8-fixture");
+    std::fs::copy(src.join("model.onnx"), dir.path().join("model.onnx")).expect("copy");
+    let toml = std::fs::read_to_string(src.join("model.toml")).expect("read");
+    std::fs::write(
+        dir.path().join("model.toml"),
+        toml.replace("name = \"images\"", "name = \"pixels\""),
+    )
+    .expect("write");
+    let out = run(&["serve", "--models-dir", dir.path().to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("model.toml names input \"pixels\""), "{err}");
+    assert!(
+        err.contains("\"images\""),
+        "names the ONNX input too: {err}"
+    );
+
+    // One class too many: the YOLOv8 output [N, 7, A] no longer fits 4 + 4 classes.
+    let extra_class =
+        toml + "\n[[classes]]\nname = \"knife\"\ncategory = \"weapon\"\nthreshold = 0.5\n";
+    std::fs::write(dir.path().join("model.toml"), extra_class).expect("write");
+    let out = run(&["serve", "--models-dir", dir.path().to_str().expect("utf-8")]);
+    let err = stderr(&out);
+    assert!(
+        err.contains("with 4 classes") && err.contains("[N, 8, ?]"),
+        "{err}"
+    );
+}
+
+#[test]
+fn require_gpu_without_a_gpu_refuses_to_start() {
+    let model = fixtures_dir().join("yolov8-fixture");
+    let out = run(&[
+        "serve",
+        "--require-gpu",
+        "--models-dir",
+        model.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("a GPU was required but cannot be used"),
+        "{err}"
+    );
+}
+
+#[test]
+fn missing_onnx_runtime_says_what_to_run() {
+    let model = fixtures_dir().join("yolov8-fixture");
+    let out = run(&[
+        "serve",
+        "--ort-lib",
+        "/nonexistent/libonnxruntime.so",
+        "--models-dir",
+        model.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("/nonexistent/libonnxruntime.so"), "{err}");
+}
