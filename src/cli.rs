@@ -40,6 +40,10 @@ pub enum Command {
     Serve(ServeArgs),
     /// Screen image files offline and print one JSON line per image.
     Inspect(InspectArgs),
+    /// Measure a model on labelled images (YOLO labels): per-class AP, mAP, false alarms.
+    Eval(EvalArgs),
+    /// Generate a synthetic dual-energy X-ray data set with labelled threats.
+    Synth(crate::synth::SynthArgs),
 }
 
 /// Where models come from and where they run.
@@ -122,6 +126,33 @@ pub struct InspectArgs {
     pub images: ImageArgs,
 }
 
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// A data set: a folder written by `synth`, a YOLO folder (images/ beside labels/,
+    /// optionally with data.yaml and classes.txt), or a data.yaml file.
+    pub set: PathBuf,
+    /// The data.yaml entry to evaluate (val, test, ...).
+    #[arg(long, default_value = "val")]
+    pub split: String,
+    /// Model to measure [default: the default model].
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Lowest score kept for the precision-recall curve (the shipped thresholds still decide
+    /// precision, recall and false alarms).
+    #[arg(long, default_value_t = 0.001)]
+    pub score_floor: f32,
+    /// Scans in flight at once.
+    #[arg(long, default_value_t = 32)]
+    pub concurrency: usize,
+    /// Also write the full report as JSON to this file.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    #[command(flatten)]
+    pub models: ModelArgs,
+    #[command(flatten)]
+    pub images: ImageArgs,
+}
+
 fn parse_raw_size(s: &str) -> Result<RawLayout, String> {
     let parts: Vec<u32> = s
         .split('x')
@@ -148,6 +179,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => runtime.block_on(serve_command(args)),
         Command::Inspect(args) => runtime.block_on(inspect_command(args)),
+        Command::Eval(args) => runtime.block_on(eval_command(args)),
+        Command::Synth(args) => {
+            crate::synth::run(&args)?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -205,6 +241,31 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
     tracing::info!("shutting down: finishing scans in flight");
+}
+
+async fn eval_command(args: EvalArgs) -> anyhow::Result<ExitCode> {
+    if !(0.0..=1.0).contains(&args.score_floor) {
+        anyhow::bail!("--score-floor {} is outside 0..1", args.score_floor);
+    }
+    let set = crate::eval::load(&args.set, &args.split)?;
+    let inspector = build_inspector(&args.models, &args.images)?;
+    let options = crate::eval::EvalOptions {
+        model: args.model.clone(),
+        score_floor: args.score_floor,
+        concurrency: args.concurrency,
+        progress: true,
+    };
+    let report = crate::eval::evaluate(&inspector, &set, &options).await?;
+    if let Some(path) = &args.json {
+        let json = serde_json::to_string_pretty(&report)?;
+        std::fs::write(path, json).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    println!("{report}");
+    Ok(if report.failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
 }
 
 async fn inspect_command(args: InspectArgs) -> anyhow::Result<ExitCode> {

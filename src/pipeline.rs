@@ -12,7 +12,7 @@ use tokio::sync::oneshot;
 use tracing::{Span, instrument};
 
 use crate::{
-    detect::{Detection, OutputShapeError, postprocess},
+    detect::{Detection, OutputShapeError, ScoreCut, postprocess},
     imaging::{
         DecodedScan, Encoding, ImageLimits, ImagingError, Letterbox, RawLayout, decode_scan,
         letterbox_into,
@@ -36,6 +36,9 @@ pub struct ScanRequest {
     /// None: the server's default model.
     pub model: Option<String>,
     pub min_confidence: Option<f32>,
+    /// Evaluation only (not reachable from the API): report every candidate at or over this
+    /// score, below the class thresholds, to trace the precision-recall curve.
+    pub eval_floor: Option<f32>,
 }
 
 /// Where a scan's time went.
@@ -172,17 +175,15 @@ impl Inspector {
 
         let post_model = Arc::clone(&model);
         let letterbox = prepared.letterbox;
-        let min_confidence = request.min_confidence;
+        let cut = match request.eval_floor {
+            Some(floor) => ScoreCut::Floor(floor),
+            None => ScoreCut::from_min_confidence(request.min_confidence),
+        };
         let (detections, postprocess_time) = self
             .on_cpu(move || {
                 let started = Instant::now();
-                let detections = postprocess(
-                    &post_model.spec,
-                    &output.data,
-                    output.dims,
-                    &letterbox,
-                    min_confidence,
-                );
+                let detections =
+                    postprocess(&post_model.spec, &output.data, output.dims, &letterbox, cut);
                 (detections, started.elapsed())
             })
             .await?;

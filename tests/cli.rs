@@ -182,3 +182,58 @@ fn missing_onnx_runtime_says_what_to_run() {
     let err = stderr(&out);
     assert!(err.contains("/nonexistent/libonnxruntime.so"), "{err}");
 }
+
+#[test]
+fn eval_measures_the_fixture_against_known_labels() {
+    // The yolov8 fixture answers every 128x64 image with EXPECTED_128X64 (plus candidates
+    // under the thresholds). Label the pistol exactly and only the second cigarettes box on
+    // one image; a benign copy gets the same boxes, all false. Equal scores rank in file-name
+    // order, so the benign copy's boxes come first: pistol AP 0.5 (hit after one miss),
+    // cigarettes AP 0.25 (hit after three misses), bag has no objects and is left out.
+    let dir = tempfile::tempdir().expect("tempdir");
+    for sub in ["images", "labels"] {
+        std::fs::create_dir_all(dir.path().join(sub)).expect("mkdir");
+    }
+    std::fs::write(dir.path().join("classes.txt"), "pistol\ncigarettes\nbag\n").expect("write");
+    let png = encode(&gradient(128, 64), ImageFormat::Png);
+    std::fs::write(dir.path().join("images/threat.png"), &png).expect("write");
+    std::fs::write(
+        dir.path().join("labels/threat.txt"),
+        "0 0.25 0.125 0.25 0.25\n1 0.78125 0.875 0.3125 0.25\n",
+    )
+    .expect("write");
+    std::fs::write(dir.path().join("images/benign.png"), &png).expect("write");
+    std::fs::write(dir.path().join("labels/benign.txt"), "").expect("write");
+    let json = dir.path().join("report.json");
+    let model = fixtures_dir().join("yolov8-fixture");
+    let out = run(&[
+        "eval",
+        dir.path().to_str().expect("utf-8"),
+        "--models-dir",
+        model.to_str().expect("utf-8"),
+        "--json",
+        json.to_str().expect("utf-8"),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stdout = String::from_utf8(out.stdout).expect("utf-8");
+    assert_eq!(
+        stdout.lines().last(),
+        Some("mAP@0.5=0.3750 mAP@0.5:0.95=0.3750"),
+        "{stdout}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("report")).expect("JSON");
+    let classes = report["classes"].as_array().expect("classes");
+    assert_eq!(classes[0]["ap50"], 0.5);
+    assert_eq!(classes[1]["ap50"], 0.25);
+    assert!(classes[2]["ap50"].is_null(), "no bag objects");
+    // At the shipped thresholds cigarettes reports two boxes an image, one of four right.
+    assert_eq!(classes[1]["precision"], 0.25);
+    assert_eq!(classes[1]["recall"], 1.0);
+    assert_eq!(classes[0]["ap50_95"], 0.5, "exact boxes hit at every IoU");
+    // The benign copy raises the pistol's alarm: a weapon false alarm on 1 of 1 benign scans.
+    let alarms = &report["benign_false_alarms"];
+    assert_eq!(alarms["benign_scans"], 1);
+    assert_eq!(alarms["weapon"], 1);
+    assert_eq!(alarms["drugs"], 0);
+}

@@ -43,6 +43,7 @@ pub fn scan_request(scan: proto::Scan) -> Result<ScanRequest, InspectError> {
         raw,
         model: scan.model.filter(|m| !m.is_empty()),
         min_confidence: scan.min_confidence,
+        eval_floor: None,
     })
 }
 

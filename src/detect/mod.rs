@@ -66,20 +66,49 @@ pub struct OutputShapeError {
     pub classes: usize,
 }
 
-/// Turns one image's raw output into detections in the scan's pixels. `min_confidence`
-/// (per request) can only raise the per-class thresholds, never lower them.
+/// Which candidates a scan reports.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum ScoreCut {
+    /// The model's per-class thresholds, raised (never lowered) to the request's
+    /// `min_confidence`: what the service reports.
+    #[default]
+    Shipped,
+    /// As `Shipped`, with a per-request floor.
+    AtLeast(f32),
+    /// Everything at or over this score, whatever the class thresholds: for measuring a
+    /// model's precision-recall curve (`eval`), never for screening. Alarms still follow the
+    /// class thresholds.
+    Floor(f32),
+}
+
+impl ScoreCut {
+    /// The per-request cut of a scan with an optional `min_confidence`.
+    pub fn from_min_confidence(min_confidence: Option<f32>) -> Self {
+        min_confidence.map_or(ScoreCut::Shipped, ScoreCut::AtLeast)
+    }
+
+    fn threshold(self, class_threshold: f32) -> f32 {
+        match self {
+            ScoreCut::Shipped => class_threshold,
+            ScoreCut::AtLeast(floor) => class_threshold.max(floor),
+            ScoreCut::Floor(floor) => floor,
+        }
+    }
+}
+
+/// Turns one image's raw output into detections in the scan's pixels, keeping the
+/// candidates that pass `cut`.
 pub fn postprocess(
     spec: &ModelSpec,
     data: &[f32],
     dims: [usize; 2],
     letterbox: &Letterbox,
-    min_confidence: Option<f32>,
+    cut: ScoreCut,
 ) -> Result<Vec<Detection>, OutputShapeError> {
-    let floor = min_confidence.unwrap_or(0.0);
     let thresholds: Vec<f32> = spec
         .classes
         .iter()
-        .map(|c| c.threshold.max(floor))
+        .map(|c| cut.threshold(c.threshold))
         .collect();
     let candidates = decode_candidates(spec.layout, data, dims, &thresholds)?;
     let kept = non_max_suppression(candidates, spec.nms.iou, spec.nms.max_detections);

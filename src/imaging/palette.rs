@@ -24,6 +24,10 @@ pub enum PaletteName {
     Classic,
     /// Deeper hues and a cream background, as some hold-baggage screens use.
     HighContrast,
+    /// Amber organic, yellow-green mixed, steel-blue metal on warm white.
+    Amber,
+    /// Brown organic, teal mixed, violet-blue metal on a cool, bluish white.
+    Teal,
     /// Brightness only, from the high-energy image.
     Gray,
 }
@@ -34,9 +38,11 @@ impl FromStr for PaletteName {
         match s {
             "classic" => Ok(PaletteName::Classic),
             "high-contrast" => Ok(PaletteName::HighContrast),
+            "amber" => Ok(PaletteName::Amber),
+            "teal" => Ok(PaletteName::Teal),
             "gray" => Ok(PaletteName::Gray),
             other => Err(format!(
-                "unknown palette {other:?}; expected classic, high-contrast or gray"
+                "unknown palette {other:?}; expected classic, high-contrast, amber, teal or gray"
             )),
         }
     }
@@ -47,6 +53,8 @@ impl fmt::Display for PaletteName {
         f.write_str(match self {
             PaletteName::Classic => "classic",
             PaletteName::HighContrast => "high-contrast",
+            PaletteName::Amber => "amber",
+            PaletteName::Teal => "teal",
             PaletteName::Gray => "gray",
         })
     }
@@ -84,6 +92,24 @@ impl PaletteName {
                 organic: [215, 105, 0],
                 mixed: [20, 150, 70],
                 metal: [20, 50, 180],
+                organic_max_ratio: 1.45,
+                metal_min_ratio: 1.9,
+                coloured: true,
+            },
+            PaletteName::Amber => PaletteColours {
+                background: [255, 253, 246],
+                organic: [240, 165, 45],
+                mixed: [105, 185, 60],
+                metal: [35, 105, 195],
+                organic_max_ratio: 1.45,
+                metal_min_ratio: 1.9,
+                coloured: true,
+            },
+            PaletteName::Teal => PaletteColours {
+                background: [243, 247, 255],
+                organic: [200, 115, 45],
+                mixed: [30, 160, 150],
+                metal: [75, 55, 185],
                 organic_max_ratio: 1.45,
                 metal_min_ratio: 1.9,
                 coloured: true,
@@ -268,5 +294,8 @@ mod tests {
             Ok(PaletteName::HighContrast)
         );
         assert!("neon".parse::<PaletteName>().is_err());
+        for name in [PaletteName::Amber, PaletteName::Teal] {
+            assert_eq!(name.to_string().parse::<PaletteName>(), Ok(name));
+        }
     }
 }
