@@ -260,7 +260,12 @@ fn read_data_yaml(path: &Path, split: &str) -> Result<DataYaml, DatasetError> {
         match key.trim() {
             "path" if !value.is_empty() => {
                 let p = PathBuf::from(unquote(value));
-                root = if p.is_absolute() { p } else { base.join(p) };
+                let p = if p.is_absolute() { p } else { base.join(p) };
+                // A set that was moved or copied keeps a stale absolute `path`: its own
+                // folder is then the root.
+                if p.is_dir() {
+                    root = p;
+                }
             }
             "names" if value.is_empty() => in_names = true,
             "names" => names = Some(inline_names(value).map_err(err)?),
@@ -358,6 +363,7 @@ mod tests {
             std::fs::write(&p, text).expect("write");
             p
         };
+        std::fs::create_dir_all(dir.path().join("set")).expect("mkdir");
         let p = write(
             "path: set\ntrain: images/train\nval: images/val\nnames: {0: knife, 1: 'phone'}\n",
         );
@@ -365,9 +371,9 @@ mod tests {
         assert_eq!(d.image_dirs, vec![dir.path().join("set/images/val")]);
         assert_eq!(d.names, Some(vec!["knife".into(), "phone".into()]));
 
-        let p = write("val: [a, b]\nnames:\n  1: phone\n  0: knife\n");
+        let p = write("path: /moved/away\nval: [a, b]\nnames:\n  1: phone\n  0: knife\n");
         let d = read_data_yaml(&p, "val").expect("parses");
-        assert_eq!(d.image_dirs.len(), 2);
+        assert_eq!(d.image_dirs, vec![dir.path().join("a"), dir.path().join("b")]);
         assert_eq!(d.names, Some(vec!["knife".into(), "phone".into()]));
 
         let p = write("val: images\nnames:\n  - knife\n  - phone # comment\n");
