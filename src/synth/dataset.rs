@@ -421,3 +421,120 @@ mod preview {
         }
     }
 }
+
+/// Catalogue for people: `XRAY_SYNTH_CATALOGUE=FILE.png cargo test --release --lib synth::dataset::catalogue -- --ignored`
+/// draws every threat family on an empty belt, to judge shapes.
+#[cfg(test)]
+mod catalogue {
+    use super::*;
+    use crate::synth::{
+        canvas::Canvas,
+        detector,
+        objects::{Group, clutter, goods, weapons},
+        rng::Rng,
+        shape::Affine,
+    };
+
+    #[test]
+    #[ignore = "writes a picture for a person to look at"]
+    fn catalogue() {
+        let Ok(path) = std::env::var("XRAY_SYNTH_CATALOGUE") else {
+            return;
+        };
+        let seed: u64 = std::env::var("XRAY_SYNTH_CATALOGUE_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(1);
+        let mut rng = Rng::new(seed);
+        let builders: [fn(&mut Rng) -> Group; 8] = [
+            weapons::firearm,
+            weapons::knife,
+            weapons::ammunition,
+            goods::drug_package,
+            goods::cigarettes,
+            goods::phones,
+            goods::currency,
+            |r| Group {
+                items: vec![crate::synth::objects::Item {
+                    object: clutter::item(r),
+                    frame: Affine::IDENTITY,
+                    class: None,
+                }],
+            },
+        ];
+        let chosen: Vec<usize> = std::env::var("XRAY_SYNTH_CATALOGUE_ROWS")
+            .ok()
+            .map(|v| v.split(',').filter_map(|t| t.parse().ok()).collect())
+            .unwrap_or_else(|| (0..builders.len()).collect());
+        let (cell, cols, rows) = (340usize, 5usize, chosen.len());
+        let mut canvas = Canvas::new(cell * cols, cell * rows);
+        for (j, build) in chosen.iter().filter_map(|&k| builders.get(k)).enumerate() {
+            for i in 0..cols {
+                let g = build(&mut rng);
+                let b = g.bounds();
+                let size = (b[2] - b[0]).max(b[3] - b[1]).max(1.0);
+                let ppm = (cell as f32 * 0.9 / size).min(2.0);
+                let pose = Affine::new(
+                    (i * cell + cell / 2) as f32,
+                    (j * cell + cell / 2) as f32,
+                    rng.range(-0.3, 0.3),
+                    ppm,
+                );
+                for item in &g.items {
+                    canvas.draw(&item.object, pose.then(item.frame), false);
+                }
+            }
+        }
+        let samples = detector::expose(&canvas, &mut rng);
+        let mut rgb = Vec::new();
+        Palette::new(PaletteName::Classic).render_dual(&samples, &mut rgb);
+        image::save_buffer(
+            &path,
+            &rgb,
+            canvas.width as u32,
+            canvas.height as u32,
+            image::ExtendedColorType::Rgb8,
+        )
+        .expect("saved");
+    }
+}
+
+/// README samples: `XRAY_SYNTH_SAMPLES=DIR XRAY_SYNTH_SAMPLE_IDS=seed:index,... cargo test
+/// --release --lib synth::dataset::samples -- --ignored` writes downscaled renders.
+#[cfg(test)]
+mod samples {
+    use super::*;
+
+    #[test]
+    #[ignore = "writes pictures for the README"]
+    fn samples() {
+        let (Ok(dir), Ok(ids)) = (
+            std::env::var("XRAY_SYNTH_SAMPLES"),
+            std::env::var("XRAY_SYNTH_SAMPLE_IDS"),
+        ) else {
+            return;
+        };
+        for (n, id) in ids.split(',').enumerate() {
+            let mut it = id.split(':').filter_map(|t| t.parse::<u64>().ok());
+            let (Some(seed), Some(index)) = (it.next(), it.next()) else {
+                continue;
+            };
+            let scan = generate_scan(seed, index, &super::super::SceneOptions::default());
+            let mut rgb = Vec::new();
+            Palette::new(scan.palette).render_dual(&scan.samples, &mut rgb);
+            let img = image::RgbImage::from_raw(scan.width, scan.height, rgb).expect("size");
+            let w = scan.width.min(720);
+            let h = scan.height * w / scan.width;
+            let small = image::imageops::resize(&img, w, h, image::imageops::FilterType::Triangle);
+            let path = Path::new(&dir).join(format!("synth-sample-{}.png", n + 1));
+            let file = fs::File::create(&path).expect("create");
+            PngEncoder::new_with_quality(
+                BufWriter::new(file),
+                CompressionType::Best,
+                FilterType::Adaptive,
+            )
+            .write_image(&small, w, h, image::ExtendedColorType::Rgb8)
+            .expect("png");
+        }
+    }
+}

@@ -56,11 +56,9 @@ pub fn expose(canvas: &Canvas, rng: &mut Rng) -> Vec<u16> {
     let scale = 65535.0 - offset;
 
     let mut out = vec![0u16; w * h * 2];
-    for y in 0..h {
-        let [gl, gh] = row_gain[y];
-        for x in 0..w {
+    for (y, &[gl, gh]) in row_gain.iter().enumerate() {
+        for (x, &g) in col_gain.iter().enumerate() {
             let i = y * w + x;
-            let g = col_gain[x];
             let tl = low[i] * gl * g;
             let th = high[i] * gh * g;
             let tl = tl + (tl / n_low).sqrt() * rng.normal() + electronic * rng.normal();

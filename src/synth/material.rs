@@ -57,7 +57,7 @@ impl Material {
             Material::Rubber => (0.0160, 1.33),
             Material::Wood => (0.0080, 1.25),
             Material::Food => (0.0160, 1.36),
-            Material::Tobacco => (0.0055, 1.33),
+            Material::Tobacco => (0.0090, 1.33),
             Material::DenseOrganic => (0.0190, 1.31),
             Material::Water => (0.0165, 1.40),
             Material::Glass => (0.0420, 1.66),

@@ -103,21 +103,24 @@ pub fn generate_scan(seed: u64, index: u64, opts: &SceneOptions) -> SynthScan {
         opts.max_pixels_per_mm.max(opts.min_pixels_per_mm),
     );
     let width = ((container.size[0] * ppm / fill) as u32).clamp(min_w, max_w);
-    let bag_h = container.size[1] * ppm;
-    let height = ((bag_h / rng.range(0.6, 0.9)) as u32)
-        .clamp((width as f32 * 0.45) as u32, (width as f32 * 1.05) as u32)
-        .max(32);
-    let mut canvas = Canvas::new(width as usize, height as usize);
-    draw_belt(&mut canvas, &mut rng);
-
     let tilt = if rng.chance(0.15) {
         std::f32::consts::PI
     } else {
         0.0
     } + rng.gauss(0.0, 0.025);
+    // Height across the belt: the (slightly turned) bag plus a margin; rarely it is cut.
+    let bag_h = (container.size[1] * tilt.cos().abs() + container.size[0] * tilt.sin().abs()) * ppm;
+    let height = ((bag_h / rng.range(0.7, 0.92)) as u32)
+        .clamp((width as f32 * 0.45) as u32, (width as f32 * 1.1) as u32)
+        .max(32);
+    let mut canvas = Canvas::new(width as usize, height as usize);
+    draw_belt(&mut canvas, &mut rng);
+
+    let slack_x = (width as f32 - container.size[0] * ppm).max(0.0) * 0.25;
+    let slack_y = (height as f32 - bag_h).max(0.0) * 0.3;
     let bag_pose = Affine::new(
-        width as f32 * 0.5 + rng.gauss(0.0, width as f32 * 0.02),
-        height as f32 * 0.5 + rng.gauss(0.0, height as f32 * 0.03),
+        width as f32 * 0.5 + rng.range(-slack_x, slack_x),
+        height as f32 * 0.5 + rng.range(-slack_y, slack_y),
         tilt,
         ppm,
     );

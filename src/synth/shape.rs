@@ -146,7 +146,13 @@ impl Shape {
     /// For strokes and polygons: the segments that can be nearest to any point within
     /// `radius` of `centre` (whose signed distance is `d_centre`), into `near` (cleared).
     /// Returns false for other shapes (nothing to cull).
-    pub fn near_segments(&self, centre: [f32; 2], d_centre: f32, radius: f32, near: &mut Vec<u32>) -> bool {
+    pub fn near_segments(
+        &self,
+        centre: [f32; 2],
+        d_centre: f32,
+        radius: f32,
+        near: &mut Vec<u32>,
+    ) -> bool {
         near.clear();
         let (pts, pad, closed) = match self {
             Shape::Polyline { pts, r } => (pts, *r, false),

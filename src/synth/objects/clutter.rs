@@ -68,7 +68,7 @@ fn clothes(rng: &mut Rng) -> Object {
 /// A soft filler layer `w` x `h` mm: folded clothes with folds, buttons, zips or underwire.
 pub fn garment(rng: &mut Rng, w: f32, h: f32) -> Object {
     let mut o = Object::new();
-    let t = rng.range(10.0, 45.0);
+    let t = rng.range(15.0, 60.0);
     let seed = rng.next_u64() as u32;
     let mat = if rng.chance(0.8) { Fabric } else { Rubber };
     let dens = if mat == Rubber { 0.35 } else { 1.0 };

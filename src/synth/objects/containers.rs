@@ -2,7 +2,7 @@
 
 use std::f32::consts::PI;
 
-use super::{arc, rounded_rect_path, wander};
+use super::{rounded_rect_path, wander};
 use crate::synth::{
     material::Material::*,
     rng::Rng,
@@ -250,13 +250,13 @@ fn backpack(rng: &mut Rng) -> Container {
     );
     // Zips.
     let zip = rng.pick(&[Steel, Plastic]);
-    o.line(
-        arc(0.0, 0.0, l * 0.45, -PI * 0.42, PI * 0.42, 16),
-        1.5,
-        Profile::Flat(3.5),
-        zip,
-    )
-    .density(0.6);
+    let zip_path: Vec<[f32; 2]> = (0..=16)
+        .map(|i| {
+            let a = -PI * 0.45 + PI * 0.9 * i as f32 / 16.0;
+            [l * 0.42 * a.cos(), (w * 0.5 - 15.0) * a.sin()]
+        })
+        .collect();
+    o.line(zip_path, 1.5, Profile::Flat(2.0), zip).density(0.5);
     for s in [-1.0f32, 1.0] {
         o.rect(
             l * 0.4,

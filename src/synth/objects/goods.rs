@@ -115,7 +115,7 @@ fn brick(rng: &mut Rng) -> Object {
                 h + 4.0,
                 0.0,
                 tilt,
-                Profile::Flat(rng.range(0.8, 2.0)),
+                Profile::Flat(rng.range(2.0, 4.0)),
                 Plastic,
             );
         } else {
@@ -126,7 +126,7 @@ fn brick(rng: &mut Rng) -> Object {
                 bw,
                 0.0,
                 tilt,
-                Profile::Flat(rng.range(0.8, 2.0)),
+                Profile::Flat(rng.range(2.0, 4.0)),
                 Plastic,
             );
         }
@@ -169,7 +169,7 @@ pub fn cigarettes(rng: &mut Rng) -> Group {
     let gap = rng.range(0.5, 2.5);
     let mut o = Object::new();
     if rng.chance(0.7) {
-        let (cols, rows) = if rng.chance(0.8) { (5, 2) } else { (2, 5) };
+        let (cols, rows) = (5, 2);
         let (cw, ch) = (cols as f32 * (pw + gap), rows as f32 * (ph + gap));
         for j in 0..rows {
             for i in 0..cols {
@@ -230,7 +230,7 @@ fn pack(pw: f32, ph: f32) -> Object {
             Profile::Solid { r: rr },
             Tobacco,
         )
-        .density(2.6);
+        .density(3.5);
         o.line(
             vec![[x, -ph * 0.5 + rr + 1.0], [x, -ph * 0.5 + filter]],
             rr,
@@ -240,7 +240,7 @@ fn pack(pw: f32, ph: f32) -> Object {
         .density(0.6);
     }
     // Foil lining: faint metal over the face, stronger on the pack edges.
-    o.rect(0.0, 0.0, pw, ph, 1.0, 0.0, Profile::Flat(0.25), Aluminium);
+    o.rect(0.0, 0.0, pw, ph, 1.0, 0.0, Profile::Flat(0.4), Aluminium);
     o.line(
         rounded_rect_path(pw, ph, 1.0),
         0.5,
@@ -449,7 +449,7 @@ fn bundle(rng: &mut Rng, w: f32, h: f32) -> Object {
         Profile::Pillow { t, r: 0.8 },
         Paper,
     )
-    .density(1.3)
+    .density(1.6)
     .texture(6.0, 0.06, seed);
     // The security thread of every note, lined up: a faint metal line.
     let tx = rng.range(-w * 0.3, w * 0.3);
@@ -487,4 +487,28 @@ fn bundle(rng: &mut Rng, w: f32, h: f32) -> Object {
         }
     }
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn group_sizes_are_plausible() {
+        let mut rng = Rng::new(3);
+        for _ in 0..50 {
+            for g in [
+                cigarettes(&mut rng),
+                drug_package(&mut rng),
+                phones(&mut rng),
+                currency(&mut rng),
+            ] {
+                for item in &g.items {
+                    let b = item.object.bounds();
+                    let (w, h) = (b[2] - b[0], b[3] - b[1]);
+                    assert!(w < 520.0 && h < 520.0, "item {w}x{h} mm: {b:?}");
+                }
+            }
+        }
+    }
 }

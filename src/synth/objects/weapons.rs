@@ -135,8 +135,8 @@ fn pistol(rng: &mut Rng, upper: bool, lower: bool) -> Object {
         );
         // Grip, raked back.
         let rake = rng.range(0.2, 0.38);
-        let g = rng.range(60.0, 78.0);
-        let gw = rng.range(28.0, 34.0);
+        let g = rng.range(80.0, 100.0);
+        let gw = rng.range(40.0, 50.0);
         let gx = rear + rng.range(4.0, 10.0);
         let grip = vec![
             [gx, top],
@@ -391,17 +391,18 @@ fn revolver(rng: &mut Rng) -> Object {
     ];
     o.polygon(
         grip.clone(),
-        Profile::Pillow { t: 30.0, r: 9.0 },
+        Profile::Pillow { t: 34.0, r: 9.0 },
         pick_organic(rng),
-    );
+    )
+    .density(1.6);
     // The grip frame's steel strap through the grip.
     o.line(
         vec![
-            [back - 2.0, top - 4.0],
-            [back - 10.0 - g * rake, top + g * 0.9],
+            [back - 6.0, top - 6.0],
+            [back - 12.0 - g * rake * 0.6, top + g * 0.6],
         ],
-        5.0,
-        Profile::Flat(9.0),
+        3.0,
+        Profile::Flat(5.0),
         Steel,
     );
     o.ellipse(
