@@ -373,7 +373,10 @@ mod tests {
 
         let p = write("path: /moved/away\nval: [a, b]\nnames:\n  1: phone\n  0: knife\n");
         let d = read_data_yaml(&p, "val").expect("parses");
-        assert_eq!(d.image_dirs, vec![dir.path().join("a"), dir.path().join("b")]);
+        assert_eq!(
+            d.image_dirs,
+            vec![dir.path().join("a"), dir.path().join("b")]
+        );
         assert_eq!(d.names, Some(vec!["knife".into(), "phone".into()]));
 
         let p = write("val: images\nnames:\n  - knife\n  - phone # comment\n");
