@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""Quick mAP of an ONNX detector (YOLOv8 layout `[N, 4 + C, A]`, sigmoid scores) on a
+YOLO-layout folder, with onnxruntime on CPU. Letterboxes like the service (pad 114, centred),
+runs class-aware NMS (IoU 0.5), maps boxes back to the scan and scores COCO-style
+(101-point interpolated AP per class): mAP@0.5 and mAP@0.5:0.95. For development checks; the
+authoritative evaluation is the service's `eval` command.
+
+    .venv-train/bin/python tools/train/evaluate.py --model runs/xsd/model.onnx --data /work/data/synth-val
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from tqdm import tqdm
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from data import find_split, letterbox, read_labels  # noqa: E402
+from metrics import MAP, decode  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", required=True, help="ONNX file")
+    ap.add_argument("--data", required=True, help="folder with images/ + labels/, or with data.yaml")
+    ap.add_argument("--split", default="val", help="split to use with data.yaml")
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--conf", type=float, default=0.001, help="score threshold before NMS")
+    ap.add_argument("--iou", type=float, default=0.5, help="NMS IoU")
+    ap.add_argument("--limit", type=int, default=0, help="evaluate only the first N images")
+    ap.add_argument("--threads", type=int, default=0, help="onnxruntime intra-op threads (0: default)")
+    ap.add_argument("--json", help="also write the results here")
+    args = ap.parse_args()
+
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    if args.threads:
+        so.intra_op_num_threads = args.threads
+    sess = ort.InferenceSession(args.model, so, providers=["CPUExecutionProvider"])
+    inp = sess.get_inputs()[0]
+    size = int(inp.shape[2]) if isinstance(inp.shape[2], int) else 416
+    out_shape = sess.get_outputs()[0].shape
+    paths, names = find_split(args.data, args.split)
+    if args.limit:
+        paths = paths[: args.limit]
+    nc = len(names)
+    if isinstance(out_shape[1], int) and out_shape[1] - 4 != nc:
+        print(f"warning: model has {out_shape[1] - 4} classes, data set names {nc}", file=sys.stderr)
+        nc = out_shape[1] - 4
+        names = names[:nc] + [f"class{i}" for i in range(len(names), nc)]
+    acc = MAP(nc)
+    t_model = 0.0
+    for s in tqdm(range(0, len(paths), args.batch), desc="eval", unit="batch"):
+        chunk = paths[s:s + args.batch]
+        xs, metas = [], []
+        for p in chunk:
+            with Image.open(p) as im:
+                arr, meta = letterbox(im, size)
+                metas.append((meta, im.size))
+            xs.append(arr)
+        x = np.stack(xs).transpose(0, 3, 1, 2).astype(np.float32) / 255.0
+        t = time.time()
+        pred = sess.run(None, {inp.name: x})[0]
+        t_model += time.time() - t
+        for k, p in enumerate(chunk):
+            (scale, nw, nh, left, top), (w, h) = metas[k]
+            boxes, scores, classes = decode(pred[k], args.conf, args.iou)
+            # back to the scan's pixels, clipped
+            boxes = (boxes - np.array([left, top, left, top], np.float32)) / scale
+            boxes = np.clip(boxes, 0, [w, h, w, h])
+            lab = read_labels(Path(p))
+            gt = np.zeros((len(lab), 4), np.float32)
+            if len(lab):
+                gt = np.stack([(lab[:, 1] - lab[:, 3] / 2) * w, (lab[:, 2] - lab[:, 4] / 2) * h,
+                               (lab[:, 1] + lab[:, 3] / 2) * w, (lab[:, 2] + lab[:, 4] / 2) * h], 1)
+            acc.add(boxes, scores, classes, gt, lab[:, 0].astype(np.int64))
+    m50, m5095, ap50, ap5095 = acc.compute()
+    print(f"{len(paths)} images, model time {t_model:.1f} s ({len(paths) / max(t_model, 1e-9):.1f} img/s)")
+    print(f"{'class':<16}{'gt':>6}{'AP@0.5':>10}{'AP@.5:.95':>11}")
+    for c in range(nc):
+        a50 = "-" if np.isnan(ap50[c]) else f"{ap50[c]:.3f}"
+        a = "-" if np.isnan(ap5095[c]) else f"{ap5095[c]:.3f}"
+        print(f"{names[c]:<16}{acc.n_gt[c]:>6}{a50:>10}{a:>11}")
+    print(f"mAP@0.5 {m50:.4f}   mAP@0.5:0.95 {m5095:.4f}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({
+            "images": len(paths), "map50": m50, "map50_95": m5095,
+            "per_class": {names[c]: {"gt": int(acc.n_gt[c]), "ap50": None if np.isnan(ap50[c]) else float(ap50[c]),
+                                     "ap50_95": None if np.isnan(ap5095[c]) else float(ap5095[c])} for c in range(nc)},
+        }, indent=1))
+
+
+if __name__ == "__main__":
+    main()
