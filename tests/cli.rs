@@ -237,3 +237,64 @@ fn eval_measures_the_fixture_against_known_labels() {
     assert_eq!(alarms["weapon"], 1);
     assert_eq!(alarms["drugs"], 0);
 }
+
+#[test]
+fn synth_writes_the_same_data_set_for_the_same_seed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let write = |name: &str, seed: &str| {
+        let out = dir.path().join(name);
+        let result = run(&[
+            "synth",
+            "--seed",
+            seed,
+            "--count",
+            "3",
+            "--max-width",
+            "720",
+            "--quiet",
+            "--out",
+            out.to_str().expect("utf-8"),
+        ]);
+        assert!(result.status.success(), "{}", stderr(&result));
+        out
+    };
+    let (a, b, other) = (write("a", "11"), write("b", "11"), write("c", "12"));
+    for id in ["s11_000000", "s11_000001", "s11_000002"] {
+        for file in [
+            format!("images/{id}.png"),
+            format!("raw/{id}.tiff"),
+            format!("labels/{id}.txt"),
+        ] {
+            let left = std::fs::read(a.join(&file)).expect("written");
+            assert_eq!(
+                left,
+                std::fs::read(b.join(&file)).expect("written"),
+                "{file}"
+            );
+        }
+        // The pseudo-colour PNG and the raw dual-energy TIFF are the same scan.
+        let png = image::open(a.join(format!("images/{id}.png"))).expect("PNG");
+        let json: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(a.join(format!("annotations/{id}.json"))).expect("JSON"),
+        )
+        .expect("annotation");
+        assert_eq!(json["width"], png.width());
+        assert_eq!(json["height"], png.height());
+    }
+    let first = std::fs::read(a.join("images/s11_000000.png")).expect("written");
+    let other_seed = std::fs::read(other.join("images/s12_000000.png")).expect("written");
+    assert_ne!(first, other_seed, "another seed, another scan");
+    let classes = std::fs::read_to_string(a.join("classes.txt")).expect("classes");
+    assert_eq!(
+        classes.lines().collect::<Vec<_>>(),
+        [
+            "firearm",
+            "knife",
+            "ammunition",
+            "drug_package",
+            "cigarettes",
+            "phone",
+            "currency"
+        ]
+    );
+}
