@@ -1,11 +1,13 @@
-//! The command line: `serve` (the gRPC service) and `inspect` (offline, one JSON line per
-//! image). Every flag has an environment fallback.
+//! The command line: `serve` (the gRPC service), `inspect` (offline, one JSON line per
+//! image), `eval`, `synth`, and the benchmark harness (`load`, `ceiling`). Every server
+//! flag has an environment fallback.
 
 use std::{
     net::SocketAddr,
     path::{Path, PathBuf},
     process::ExitCode,
     sync::Arc,
+    time::Duration,
 };
 
 use anyhow::Context;
@@ -44,6 +46,23 @@ pub enum Command {
     Eval(EvalArgs),
     /// Generate a synthetic dual-energy X-ray data set with labelled threats.
     Synth(crate::synth::SynthArgs),
+    /// Drive a running server with concurrent clients and report throughput, latency
+    /// percentiles, errors and the batch size it formed (optionally against the ceiling).
+    Load(crate::load::LoadArgs),
+    /// Measure the model's own throughput in-process on ready tensors at several batch sizes.
+    Ceiling(CeilingCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct CeilingCommand {
+    /// Model to measure [default: the first model by name].
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Also write the result as JSON to this file.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    #[command(flatten)]
+    pub args: crate::load::CeilingArgs,
 }
 
 /// Where models come from and where they run.
@@ -70,9 +89,21 @@ pub struct ModelArgs {
     /// ONNX Runtime intra-op threads per model (0: one per core).
     #[arg(long, env = "XRAY_INTRA_THREADS", default_value_t = 0)]
     pub intra_threads: usize,
-    /// Scans that may wait in one model's queue; beyond it, RESOURCE_EXHAUSTED.
+    /// Live scans one model may have admitted (decoding or waiting for a batch); beyond it,
+    /// RESOURCE_EXHAUSTED at once.
     #[arg(long, env = "XRAY_QUEUE_CAPACITY", default_value_t = 256)]
     pub queue_capacity: usize,
+    /// Back-office scans one model may have admitted; beyond it, RESOURCE_EXHAUSTED at once.
+    #[arg(long, env = "XRAY_BACKOFFICE_QUEUE_CAPACITY", default_value_t = 256)]
+    pub backoffice_queue_capacity: usize,
+    /// Longest wait, in microseconds, of a model's oldest queued scan for others to join its
+    /// batch while an executor is free [default: each model.toml's max_queue_delay_us, 2000
+    /// when unset].
+    #[arg(long, env = "XRAY_MAX_QUEUE_DELAY_US")]
+    pub max_queue_delay_us: Option<u64>,
+    /// Executor threads per model, each owning its own ONNX Runtime session.
+    #[arg(long, env = "XRAY_INSTANCES", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    pub instances: u16,
 }
 
 /// Limits on what a scan may be, and the CPU pool that decodes them.
@@ -94,6 +125,9 @@ pub struct ServeArgs {
     /// gRPC listen address.
     #[arg(long, env = "XRAY_GRPC_ADDR", default_value = "0.0.0.0:50051")]
     pub grpc_addr: SocketAddr,
+    /// HTTP listen address of the Prometheus metrics (`/metrics`).
+    #[arg(long, env = "XRAY_HTTP_ADDR", default_value = "0.0.0.0:8080")]
+    pub http_addr: SocketAddr,
     /// Scans one StreamScans stream may have in flight.
     #[arg(long, env = "XRAY_STREAM_MAX_IN_FLIGHT", default_value_t = 64)]
     pub stream_max_in_flight: usize,
@@ -184,7 +218,43 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             crate::synth::run(&args)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Load(args) => runtime.block_on(load_command(args)),
+        Command::Ceiling(command) => ceiling_command(command),
     }
+}
+
+async fn load_command(args: crate::load::LoadArgs) -> anyhow::Result<ExitCode> {
+    let report = crate::load::run_load(&args).await?;
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_string_pretty(&report)?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    print!("{report}");
+    Ok(if report.succeeded > 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
+}
+
+fn ceiling_command(command: CeilingCommand) -> anyhow::Result<ExitCode> {
+    let ceiling = crate::load::measure_ceiling(&command.args, command.model.as_deref(), |p| {
+        println!(
+            "batch {:>2}: {:>8.2} images/s ({:.1} ms a batch, {} runs)",
+            p.batch_size, p.images_per_second, p.batch_ms, p.runs
+        )
+    })?;
+    if let Some(best) = ceiling.best() {
+        println!(
+            "ceiling of {} on {}: {:.2} images/s at batch {}",
+            ceiling.model, ceiling.provider, best.images_per_second, best.batch_size
+        );
+    }
+    if let Some(path) = &command.json {
+        std::fs::write(path, serde_json::to_string_pretty(&ceiling)?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn build_inspector(models: &ModelArgs, images: &ImageArgs) -> anyhow::Result<Inspector> {
@@ -197,27 +267,37 @@ fn build_inspector(models: &ModelArgs, images: &ImageArgs) -> anyhow::Result<Ins
             intra_threads: models.intra_threads,
         },
         default_model: models.default_model.clone(),
-        queue_capacity: models.queue_capacity.max(1),
+        instances: usize::from(models.instances),
+        max_queue_delay: models.max_queue_delay_us.map(Duration::from_micros),
+        queue_bounds: [
+            models.queue_capacity.max(1),
+            models.backoffice_queue_capacity.max(1),
+        ],
     };
     let registry = ModelRegistry::load(runtime, &models.models_dir, &options)?;
-    let limits = ImageLimits {
-        max_bytes: images.max_image_bytes,
-        max_pixels: images.max_image_pixels,
-    };
     Ok(Inspector::new(
         Arc::new(registry),
-        limits,
+        image_limits(images),
         images.cpu_threads,
     )?)
 }
 
+fn image_limits(images: &ImageArgs) -> ImageLimits {
+    ImageLimits {
+        max_bytes: images.max_image_bytes,
+        max_pixels: images.max_image_pixels,
+    }
+}
+
 async fn serve_command(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let inspector = build_inspector(&args.models, &args.images)?;
     let config = ServerConfig {
         grpc_addr: args.grpc_addr,
         stream_in_flight: args.stream_max_in_flight,
+        http_addr: Some(args.http_addr),
+        limits: image_limits(&args.images),
     };
-    serve(inspector, config, shutdown_signal()).await?;
+    let load = move || build_inspector(&args.models, &args.images);
+    serve(load, config, shutdown_signal()).await?;
     Ok(ExitCode::SUCCESS)
 }
 

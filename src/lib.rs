@@ -2,14 +2,18 @@
 //! undeclared goods out, from batched ONNX object-detection models.
 //!
 //! The path of a scan: [`api`] (gRPC) -> [`pipeline`] -> [`imaging`] (decode, letterbox) ->
-//! [`model`] (executor thread with the ort session) -> [`detect`] (decode outputs, NMS).
+//! [`batching`] (queue, batches, executor threads) -> [`model`] (ort sessions) -> [`detect`]
+//! (decode outputs, NMS). [`metrics`] are served over HTTP; [`load`] is the benchmark harness.
 
 pub mod api;
+pub mod batching;
 pub mod cli;
 pub mod detect;
 pub mod draw;
 pub mod eval;
 pub mod imaging;
+pub mod load;
+pub mod metrics;
 pub mod model;
 pub mod pipeline;
 pub mod synth;

@@ -1,6 +1,7 @@
 //! The one path a scan takes, shared by the gRPC service and the offline `inspect` command:
 //! validate, decode and letterbox on the CPU pool, run on the model's executor, postprocess
-//! on the CPU pool.
+//! on the CPU pool. Admission against the model's queue bound comes first, so that an
+//! overloaded server refuses at once instead of decoding what it cannot run.
 
 use std::{
     sync::Arc,
@@ -12,11 +13,13 @@ use tokio::sync::oneshot;
 use tracing::{Span, instrument};
 
 use crate::{
+    batching::Priority,
     detect::{Detection, OutputShapeError, ScoreCut, postprocess},
     imaging::{
         DecodedScan, Encoding, ImageLimits, ImagingError, Letterbox, RawLayout, decode_scan,
         letterbox_into,
     },
+    metrics::{Metrics, Outcome, metrics},
     model::{LoadedModel, ModelError, ModelRegistry},
 };
 
@@ -39,6 +42,11 @@ pub struct ScanRequest {
     /// Evaluation only (not reachable from the API): report every candidate at or over this
     /// score, below the class thresholds, to trace the precision-recall curve.
     pub eval_floor: Option<f32>,
+    /// Live scans go ahead of back-office ones; each level has its own queue bound.
+    pub priority: Priority,
+    /// After this instant nobody waits for the answer: the scan is dropped with
+    /// DEADLINE_EXCEEDED, before it is run where it has not started.
+    pub deadline: Option<Instant>,
 }
 
 /// Where a scan's time went.
@@ -78,8 +86,54 @@ pub enum InspectError {
     Model(#[from] ModelError),
     #[error(transparent)]
     Output(#[from] OutputShapeError),
+    #[error("the scan's deadline passed {0}")]
+    DeadlineExceeded(&'static str),
+    #[error("the server is still loading and warming up its models; retry shortly")]
+    NotReady,
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl InspectError {
+    /// How a request that failed this way is counted.
+    pub fn outcome(&self) -> Outcome {
+        match self {
+            InspectError::Image(_)
+            | InspectError::InvalidRequest(_)
+            | InspectError::Model(ModelError::UnknownModel { .. }) => Outcome::Invalid,
+            InspectError::Model(ModelError::QueueFull { .. }) => Outcome::Rejected,
+            InspectError::Model(ModelError::Expired { .. }) | InspectError::DeadlineExceeded(_) => {
+                Outcome::Deadline
+            }
+            _ => Outcome::Failed,
+        }
+    }
+}
+
+/// Counts a request once: with the outcome it reached, or as cancelled when its future is
+/// dropped before that (the client went away).
+struct OutcomeRecorder {
+    model: String,
+    recorded: bool,
+}
+
+impl OutcomeRecorder {
+    fn finish<T>(mut self, result: &Result<T, InspectError>) {
+        let outcome = match result {
+            Ok(_) => Outcome::Success,
+            Err(e) => e.outcome(),
+        };
+        metrics().request(&self.model, outcome);
+        self.recorded = true;
+    }
+}
+
+impl Drop for OutcomeRecorder {
+    fn drop(&mut self) {
+        if !self.recorded {
+            metrics().request(&self.model, Outcome::Cancelled);
+        }
+    }
 }
 
 /// Runs scans through the models; cheap to clone.
@@ -133,7 +187,7 @@ impl Inspector {
     /// Screens one scan.
     #[instrument(skip_all, fields(scan_id = %request.scan_id, declaration_id = %request.declaration_id, model))]
     pub async fn inspect(&self, request: ScanRequest) -> Result<Inspection, InspectError> {
-        self.run(request, false)
+        self.run_until_deadline(request, false)
             .await
             .map(|(inspection, _)| inspection)
     }
@@ -143,9 +197,38 @@ impl Inspector {
         &self,
         request: ScanRequest,
     ) -> Result<(Inspection, DecodedScan), InspectError> {
-        let (inspection, scan) = self.run(request, true).await?;
+        let (inspection, scan) = self.run_until_deadline(request, true).await?;
         let scan = scan.ok_or_else(|| InspectError::Internal("pixels were not kept".into()))?;
         Ok((inspection, scan))
+    }
+
+    /// Runs a scan, giving up with DEADLINE_EXCEEDED at its deadline, and counts its outcome.
+    async fn run_until_deadline(
+        &self,
+        request: ScanRequest,
+        keep_pixels: bool,
+    ) -> Result<(Inspection, Option<DecodedScan>), InspectError> {
+        // Unknown model names are not used as labels: clients control them.
+        let recorder = OutcomeRecorder {
+            model: self
+                .registry
+                .get(request.model.as_deref())
+                .map_or_else(|_| "unknown".to_string(), |m| m.spec.name.clone()),
+            recorded: false,
+        };
+        let result = match request.deadline {
+            Some(deadline) => tokio::time::timeout_at(
+                tokio::time::Instant::from_std(deadline),
+                self.run(request, keep_pixels),
+            )
+            .await
+            .unwrap_or(Err(InspectError::DeadlineExceeded(
+                "before the scan was screened",
+            ))),
+            None => self.run(request, keep_pixels).await,
+        };
+        recorder.finish(&result);
+        result
     }
 
     async fn run(
@@ -157,6 +240,8 @@ impl Inspector {
         validate(&request)?;
         let model = self.registry.get(request.model.as_deref())?;
         Span::current().record("model", model.spec.name.as_str());
+        // A place in the queue bound first: a full queue answers before any decoding.
+        let admission = model.batcher.admit(request.priority)?;
 
         let limits = self.limits;
         let prep_model = Arc::clone(&model);
@@ -166,10 +251,13 @@ impl Inspector {
             .on_cpu(move || prepare(&prep_model, &image, encoding, raw, &limits, keep_pixels))
             .await??;
 
+        if request.deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(InspectError::DeadlineExceeded("while the scan was decoded"));
+        }
         let input = std::mem::take(&mut prepared.input);
         let output = model
-            .executor
-            .submit(input)?
+            .batcher
+            .submit(admission, input, request.deadline)?
             .await
             .map_err(|_| ModelError::Stopped(model.spec.name.clone()))??;
 
@@ -189,6 +277,12 @@ impl Inspector {
             .await?;
         let detections = detections?;
 
+        let m = metrics();
+        let name = model.spec.name.as_str();
+        Metrics::observe(&m.decode_seconds, name, prepared.decode);
+        Metrics::observe(&m.preprocess_seconds, name, prepared.preprocess);
+        Metrics::observe(&m.postprocess_seconds, name, postprocess_time);
+        Metrics::observe(&m.request_seconds, name, received.elapsed());
         let inspection = Inspection {
             scan_id: request.scan_id,
             model: model.spec.name.clone(),

@@ -12,6 +12,10 @@ fn run(args: &[&str]) -> Output {
     Command::new(BIN)
         .args(args)
         .env("RUST_LOG", "warn")
+        // `serve` binds its ports before it loads models: ephemeral ones, so that tests
+        // running side by side do not collide.
+        .env("XRAY_GRPC_ADDR", "127.0.0.1:0")
+        .env("XRAY_HTTP_ADDR", "127.0.0.1:0")
         .output()
         .expect("binary runs")
 }

@@ -7,6 +7,11 @@ that the expected boxes after NMS and threshold are known exactly. They are test
 not models: they ignore the pixels.
 
     .venv/bin/python tools/make_fixtures.py   # rewrites tests/fixtures/models/*
+
+It also writes two fixtures for the batching tests into tests/fixtures/batching/: a small
+convolutional net whose outputs depend on the pixels (so that a scan's result alone and
+inside a batch can be compared), and a deliberately slow model (a chain of large matrix
+products, then the constant yolov8 detections) that keeps an executor busy.
 """
 
 from pathlib import Path
@@ -16,6 +21,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 OUT = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "models"
+BATCHING_OUT = OUT.parent / "batching"
 SIZE = 64
 CLASSES = [("pistol", "weapon", 0.5), ("cigarettes", "undeclared_goods", 0.4), ("bag", "other", 0.3)]
 
@@ -96,6 +102,86 @@ def constant_model(name: str, output: np.ndarray, output_name: str) -> onnx.Mode
     return model
 
 
+def finish(graph: onnx.GraphProto) -> onnx.ModelProto:
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="xray-screen fixtures")
+    model.ir_version = 8
+    onnx.checker.check_model(model, full_check=True)
+    return model
+
+
+def conv_model() -> onnx.ModelProto:
+    """A tiny random-weight detector in the yolov8 layout, [N, 7, 256]: a 4x4 stride-4 conv
+    and a 1x1 conv over the 64x64 input, box rows scaled to the input, score rows biased low so
+    that only a few cells pass the class thresholds."""
+    rng = np.random.default_rng(7)
+    w1 = rng.normal(0.0, 0.5, (8, 3, 4, 4)).astype(np.float32)
+    w2 = rng.normal(0.0, 0.5, (4 + len(CLASSES), 8, 1, 1)).astype(np.float32)
+    bias = np.array([0, 0, -1, -1] + [-1.0] * len(CLASSES), dtype=np.float32)
+    scale = np.array([SIZE, SIZE, SIZE / 4, SIZE / 4] + [1.0] * len(CLASSES), dtype=np.float32).reshape(1, -1, 1)
+    nodes = [
+        helper.make_node("Conv", ["images", "w1"], ["c1"], strides=[4, 4]),
+        helper.make_node("Relu", ["c1"], ["r1"]),
+        helper.make_node("Conv", ["r1", "w2", "b2"], ["c2"]),
+        helper.make_node("Sigmoid", ["c2"], ["s2"]),
+        helper.make_node("Reshape", ["s2", "shape"], ["flat"]),
+        helper.make_node("Mul", ["flat", "scale"], ["output0"]),
+    ]
+    init = [
+        numpy_helper.from_array(w1, "w1"),
+        numpy_helper.from_array(w2, "w2"),
+        numpy_helper.from_array(bias, "b2"),
+        numpy_helper.from_array(np.array([0, 4 + len(CLASSES), -1], dtype=np.int64), "shape"),
+        numpy_helper.from_array(scale, "scale"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "conv-fixture",
+        [helper.make_tensor_value_info("images", TensorProto.FLOAT, ["batch", 3, SIZE, SIZE])],
+        [helper.make_tensor_value_info("output0", TensorProto.FLOAT, ["batch", 4 + len(CLASSES), 256])],
+        init,
+    )
+    return finish(graph)
+
+
+SLOW_MATMULS = 48
+
+
+def slow_model() -> onnx.ModelProto:
+    """The yolov8 fixture's constant detections behind SLOW_MATMULS products of [96, 1024] by
+    [1024, 1024] per image (about 9.7 GFLOP): slow enough to keep an executor busy."""
+    output = yolov8_output()
+    nodes = [
+        helper.make_node("Reshape", ["images", "rows"], ["x0"]),
+        helper.make_node("Tile", ["x0", "repeats"], ["t0"]),
+        helper.make_node("ConstantOfShape", ["wshape"], ["w"], value=numpy_helper.from_array(np.array([1.0 / 1024], dtype=np.float32))),
+    ]
+    previous = "t0"
+    for i in range(SLOW_MATMULS):
+        nodes.append(helper.make_node("MatMul", [previous, "w"], [f"m{i}"]))
+        nodes.append(helper.make_node("Tanh", [f"m{i}"], [f"h{i}"]))
+        previous = f"h{i}"
+    nodes += [
+        helper.make_node("ReduceMean", [previous], ["mean"], axes=[1, 2], keepdims=1),
+        helper.make_node("Mul", ["mean", "zero"], ["nothing"]),
+        helper.make_node("Add", ["nothing", "detections"], ["output0"]),
+    ]
+    init = [
+        numpy_helper.from_array(np.array([-1, 12, 1024], dtype=np.int64), "rows"),
+        numpy_helper.from_array(np.array([1, 8, 1], dtype=np.int64), "repeats"),
+        numpy_helper.from_array(np.array([1024, 1024], dtype=np.int64), "wshape"),
+        numpy_helper.from_array(np.zeros((1,), dtype=np.float32), "zero"),
+        numpy_helper.from_array(output, "detections"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "slow-fixture",
+        [helper.make_tensor_value_info("images", TensorProto.FLOAT, ["batch", 3, SIZE, SIZE])],
+        [helper.make_tensor_value_info("output0", TensorProto.FLOAT, ["batch", output.shape[1], output.shape[2]])],
+        init,
+    )
+    return finish(graph)
+
+
 def model_toml(name: str, layout: str, output_name: str) -> str:
     classes = "\n".join(
         f'\n[[classes]]\nname = "{n}"\ncategory = "{c}"\nthreshold = {t}' for n, c, t in CLASSES
@@ -133,6 +219,19 @@ def main() -> None:
         onnx.save(constant_model(name, output, output_name), folder / "model.onnx")
         (folder / "model.toml").write_text(model_toml(name, layout, output_name))
         print(f"{folder}: output {list(output.shape)}")
+    batching = [
+        ("conv-fixture", conv_model(), "a random-weight convolutional net: outputs depend on the pixels", 16),
+        ("slow-fixture", slow_model(), "constant outputs behind a slow chain of matrix products", 4),
+    ]
+    for name, model, what, max_batch in batching:
+        folder = BATCHING_OUT / name
+        folder.mkdir(parents=True, exist_ok=True)
+        onnx.save(model, folder / "model.onnx")
+        toml = model_toml(name, "yolov8", "output0")
+        toml = toml.replace("constant outputs, not a detector", what + ", not a detector")
+        toml = toml.replace("max_batch = 16", f"max_batch = {max_batch}")
+        (folder / "model.toml").write_text(toml)
+        print(f"{folder}: {what}")
 
 
 if __name__ == "__main__":

@@ -1,15 +1,32 @@
 //! Between the wire types and the pipeline's types.
 
+use std::time::Instant;
+
 use super::proto;
 use crate::{
+    batching::Priority,
     detect::Detection,
     imaging::{Encoding, RawLayout},
     model::Category,
     pipeline::{InspectError, Inspection, ScanRequest},
 };
 
-/// A `Scan` as the pipeline takes it; refuses enum values this server does not know.
-pub fn scan_request(scan: proto::Scan) -> Result<ScanRequest, InspectError> {
+/// A `Scan` as the pipeline takes it, answered by `deadline`; refuses enum values this server
+/// does not know.
+pub fn scan_request(
+    scan: proto::Scan,
+    deadline: Option<Instant>,
+) -> Result<ScanRequest, InspectError> {
+    let priority = match proto::Priority::try_from(scan.priority) {
+        Ok(proto::Priority::Unspecified | proto::Priority::Live) => Priority::Live,
+        Ok(proto::Priority::Backoffice) => Priority::Backoffice,
+        Err(_) => {
+            return Err(InspectError::InvalidRequest(format!(
+                "priority {} is not a known Priority (LIVE=1, BACKOFFICE=2)",
+                scan.priority
+            )));
+        }
+    };
     let encoding = match proto::ImageEncoding::try_from(scan.encoding) {
         Ok(proto::ImageEncoding::EncodingUnspecified) => None,
         Ok(proto::ImageEncoding::Png) => Some(Encoding::Png),
@@ -44,6 +61,8 @@ pub fn scan_request(scan: proto::Scan) -> Result<ScanRequest, InspectError> {
         model: scan.model.filter(|m| !m.is_empty()),
         min_confidence: scan.min_confidence,
         eval_floor: None,
+        priority,
+        deadline,
     })
 }
 

@@ -1,6 +1,10 @@
 //! The `xray.v1.Inspection` service.
 
-use std::{pin::Pin, sync::Arc};
+use std::{
+    pin::Pin,
+    sync::{Arc, OnceLock},
+    time::Instant,
+};
 
 use tokio::sync::{Semaphore, mpsc};
 use tokio_stream::{Stream, wrappers::ReceiverStream};
@@ -8,23 +12,33 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::{
     convert::{failed_result, scan_request},
+    deadline::deadline,
     proto::{self, inspection_server::Inspection},
 };
-use crate::pipeline::Inspector;
+use crate::pipeline::{InspectError, Inspector};
 
-/// Serves Inspect and StreamScans over one shared `Inspector`.
+/// Where the service finds its `Inspector` once the models are loaded and warmed up.
+pub type ReadyInspector = Arc<OnceLock<Inspector>>;
+
+/// Serves Inspect and StreamScans over one shared `Inspector`; UNAVAILABLE until it is set.
 pub struct InspectionService {
-    inspector: Inspector,
+    inspector: ReadyInspector,
     /// Scans one stream may have in flight at once (`--stream-max-in-flight`).
     stream_in_flight: usize,
 }
 
 impl InspectionService {
-    pub fn new(inspector: Inspector, stream_in_flight: usize) -> Self {
+    pub fn new(inspector: ReadyInspector, stream_in_flight: usize) -> Self {
         Self {
             inspector,
             stream_in_flight: stream_in_flight.max(1),
         }
+    }
+
+    fn inspector(&self) -> Result<&Inspector, Status> {
+        self.inspector
+            .get()
+            .ok_or_else(|| InspectError::NotReady.into())
     }
 }
 
@@ -36,8 +50,10 @@ impl Inspection for InspectionService {
         &self,
         request: Request<proto::Scan>,
     ) -> Result<Response<proto::InspectionResult>, Status> {
-        let scan = scan_request(request.into_inner())?;
-        let inspection = self.inspector.inspect(scan).await?;
+        let deadline = deadline(request.metadata(), Instant::now());
+        let inspector = self.inspector()?;
+        let scan = scan_request(request.into_inner(), deadline)?;
+        let inspection = inspector.inspect(scan).await?;
         Ok(Response::new(inspection.into()))
     }
 
@@ -47,10 +63,12 @@ impl Inspection for InspectionService {
         &self,
         request: Request<Streaming<proto::Scan>>,
     ) -> Result<Response<Self::StreamScansStream>, Status> {
+        // A stream's deadline bounds each of its scans.
+        let deadline = deadline(request.metadata(), Instant::now());
+        let inspector = self.inspector()?.clone();
         let mut inbound = request.into_inner();
         let (results, outbound) = mpsc::channel(self.stream_in_flight);
         let in_flight = Arc::new(Semaphore::new(self.stream_in_flight));
-        let inspector = self.inspector.clone();
         tokio::spawn(async move {
             loop {
                 // Read no further than the in-flight bound: back-pressure onto the client.
@@ -74,7 +92,7 @@ impl Inspection for InspectionService {
                 tokio::spawn(async move {
                     let scan_id = scan.scan_id.clone();
                     let outcome = async {
-                        let request = scan_request(scan)?;
+                        let request = scan_request(scan, deadline)?;
                         Ok::<_, Status>(inspector.inspect(request).await?.into())
                     };
                     // A client that went away cancels its scans (dropping them skips the model run).

@@ -1,40 +1,85 @@
-//! The gRPC server: Inspection, health and reflection on one port.
+//! The gRPC server: Inspection, health and reflection on one port, plus the HTTP metrics
+//! port. Both ports are bound before the models load; health says NOT_SERVING until every
+//! model is loaded and warmed up.
 
-use std::{future::Future, net::SocketAddr};
+use std::{future::Future, net::SocketAddr, sync::Arc};
 
+use anyhow::Context;
+use tokio::sync::watch;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Server;
+use tonic_health::ServingStatus;
 
 use super::{
-    InspectionService,
+    InspectionService, ReadyInspector,
     proto::{FILE_DESCRIPTOR_SET, inspection_server::InspectionServer},
 };
-use crate::pipeline::Inspector;
+use crate::{
+    imaging::ImageLimits,
+    metrics::{metrics, serve_http},
+    pipeline::Inspector,
+};
 
-/// Settings of the gRPC edge.
+/// Settings of the network edge.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     pub grpc_addr: SocketAddr,
     pub stream_in_flight: usize,
+    /// Where `/metrics` is served; none: not served.
+    pub http_addr: Option<SocketAddr>,
+    /// The limits the Inspector will enforce (sizes the largest gRPC message).
+    pub limits: ImageLimits,
 }
 
-/// Serves until `shutdown` resolves. Prints `listening on grpc://ADDR` on stdout once the
-/// port is bound (with port 0, ADDR has the port the system chose).
+const INSPECTION: &str = "xray.v1.Inspection";
+
+/// Binds the ports, loads the models with `load` (on a blocking thread), then serves until
+/// `shutdown` resolves. Prints on stdout `metrics on http://ADDR/metrics` when the HTTP port
+/// is bound, `bound grpc://ADDR (loading models)` when the gRPC port is, and
+/// `listening on grpc://ADDR` once every model is ready (with port 0, ADDR has the port the
+/// system chose).
 pub async fn serve(
-    inspector: Inspector,
+    load: impl FnOnce() -> anyhow::Result<Inspector> + Send + 'static,
     config: ServerConfig,
-    shutdown: impl Future<Output = ()> + Send,
+    shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    let stopped = move || {
+        let mut stop = stop_rx.clone();
+        async move {
+            let _ = stop.wait_for(|s| *s).await;
+        }
+    };
+
+    let http = match config.http_addr {
+        Some(addr) => Some(tokio::spawn(
+            serve_http(addr, stopped())
+                .await
+                .with_context(|| format!("cannot serve metrics on {addr} (--http-addr)"))?,
+        )),
+        None => None,
+    };
+
     // A message may carry one image at the byte limit plus its metadata; a larger image is
     // refused by the pipeline with a clear INVALID_ARGUMENT, up to twice the limit.
-    let max_message = inspector.limits().max_bytes.saturating_mul(2) + (1 << 20);
-    let service = InspectionServer::new(InspectionService::new(inspector, config.stream_in_flight))
-        .max_decoding_message_size(max_message);
+    let max_message = config.limits.max_bytes.saturating_mul(2) + (1 << 20);
+    let ready: ReadyInspector = Arc::default();
+    let service = InspectionServer::new(InspectionService::new(
+        Arc::clone(&ready),
+        config.stream_in_flight,
+    ))
+    .max_decoding_message_size(max_message);
 
     let (health, health_service) = tonic_health::server::health_reporter();
-    health
-        .set_serving::<InspectionServer<InspectionService>>()
-        .await;
+    for name in ["", INSPECTION] {
+        health
+            .set_service_status(name, ServingStatus::NotServing)
+            .await;
+    }
 
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
@@ -45,18 +90,40 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
 
-    let listener = tokio::net::TcpListener::bind(config.grpc_addr).await?;
+    let listener = tokio::net::TcpListener::bind(config.grpc_addr)
+        .await
+        .with_context(|| format!("cannot listen on {} (--grpc-addr)", config.grpc_addr))?;
     let bound = listener.local_addr()?;
-    tracing::info!(addr = %bound, "gRPC server listening");
+    tracing::info!(addr = %bound, "gRPC server bound; loading models");
+    println!("bound grpc://{bound} (loading models)");
+    let grpc = tokio::spawn(
+        Server::builder()
+            .add_service(health_service)
+            .add_service(reflection_v1)
+            .add_service(reflection_v1alpha)
+            .add_service(service)
+            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), stopped()),
+    );
+
+    let inspector = tokio::task::spawn_blocking(load)
+        .await
+        .context("model loading panicked")??;
+    if ready.set(inspector).is_err() {
+        anyhow::bail!("the models were loaded twice");
+    }
+    metrics().models_ready.set(1);
+    for name in ["", INSPECTION] {
+        health
+            .set_service_status(name, ServingStatus::Serving)
+            .await;
+    }
+    tracing::info!(addr = %bound, "every model is warmed up: serving");
     println!("listening on grpc://{bound}");
 
-    Server::builder()
-        .add_service(health_service)
-        .add_service(reflection_v1)
-        .add_service(reflection_v1alpha)
-        .add_service(service)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
-        .await?;
+    grpc.await.context("the gRPC server task failed")??;
+    if let Some(http) = http {
+        http.await.context("the metrics server task failed")??;
+    }
     tracing::info!("gRPC server stopped");
     Ok(())
 }

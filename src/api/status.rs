@@ -15,7 +15,12 @@ impl From<InspectError> for Status {
             InspectError::Model(ModelError::QueueFull { .. }) => {
                 Status::resource_exhausted(message)
             }
-            InspectError::Model(ModelError::Stopped(_)) => Status::unavailable(message),
+            InspectError::Model(ModelError::Expired { .. }) | InspectError::DeadlineExceeded(_) => {
+                Status::deadline_exceeded(message)
+            }
+            InspectError::Model(ModelError::Stopped(_)) | InspectError::NotReady => {
+                Status::unavailable(message)
+            }
             InspectError::Model(_) | InspectError::Output(_) | InspectError::Internal(_) => {
                 tracing::error!(error = %message, "scan failed inside the server");
                 Status::internal(message)

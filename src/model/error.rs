@@ -30,8 +30,14 @@ pub enum ModelError {
     DuplicateName(String),
     #[error("unknown model {name:?}; this server has: {available}")]
     UnknownModel { name: String, available: String },
-    #[error("model {model}: queue is full ({capacity} scans waiting); retry later")]
-    QueueFull { model: String, capacity: usize },
+    #[error("model {model}: the {priority} queue is full ({capacity} scans admitted); retry later")]
+    QueueFull {
+        model: String,
+        priority: String,
+        capacity: usize,
+    },
+    #[error("model {model}: the scan's deadline passed after {waited_ms} ms in the queue")]
+    Expired { model: String, waited_ms: u64 },
     #[error("model {0} is shutting down")]
     Stopped(String),
     #[error("model {model}: inference failed: {reason}")]

@@ -1,15 +1,16 @@
 //! Detection models: their `model.toml` cards, the ONNX Runtime library, sessions on the
-//! chosen execution provider, and one executor thread per model that owns its session.
+//! chosen execution provider, and model instances that each own a session (run by the
+//! executor threads of `batching`).
 
 mod error;
-mod executor;
+mod instance;
 mod registry;
 mod runtime;
 mod session;
 mod spec;
 
 pub use error::ModelError;
-pub use executor::{Executor, ModelOutput};
+pub use instance::{ModelInstance, OpenedInstance};
 pub use registry::{LoadedModel, ModelRegistry, RegistryOptions};
 pub use runtime::{OrtRuntime, locate_library};
 pub use session::{Device, ExecutionProvider, SessionOptions};

@@ -5,15 +5,16 @@ use std::{
     collections::BTreeMap,
     path::{Path, PathBuf},
     sync::Arc,
+    time::Duration,
 };
 
 use ort::{session::Session, value::TensorElementType};
 
-use super::{
-    ExecutionProvider, Executor, ModelError, ModelSpec, OrtRuntime, SessionOptions,
-    executor::warm_up, session::create_session,
+use super::{ExecutionProvider, ModelError, ModelInstance, ModelSpec, OrtRuntime, SessionOptions};
+use crate::{
+    batching::{Batcher, BatchingOptions},
+    imaging::Palette,
 };
-use crate::imaging::Palette;
 
 /// A model ready to serve.
 pub struct LoadedModel {
@@ -21,10 +22,12 @@ pub struct LoadedModel {
     pub dir: PathBuf,
     /// Renders raw dual-energy scans the way this model expects.
     pub palette: Palette,
+    /// Where the first instance runs (every instance is created alike).
     pub provider: ExecutionProvider,
-    /// Batch size the executor forms at most (1 for a fixed-batch ONNX file).
+    /// Batch size the batcher forms at most (1 for a fixed-batch ONNX file).
     pub max_batch: usize,
-    pub executor: Executor,
+    /// The model's queue, batching thread and executor threads.
+    pub batcher: Batcher,
 }
 
 /// Settings for loading models.
@@ -33,8 +36,12 @@ pub struct RegistryOptions {
     pub session: SessionOptions,
     /// The model used when a scan names none; the only one, or the first by name, if unset.
     pub default_model: Option<String>,
-    /// Scans that may wait in each model's queue.
-    pub queue_capacity: usize,
+    /// Executor threads per model, each with its own session (at least 1).
+    pub instances: usize,
+    /// Overrides every model.toml's `max_queue_delay_us`.
+    pub max_queue_delay: Option<Duration>,
+    /// Scans each priority level may have admitted per model, by `Priority::index`.
+    pub queue_bounds: [usize; 2],
 }
 
 /// All loaded models, by name.
@@ -126,51 +133,53 @@ fn load_model(
 ) -> Result<LoadedModel, ModelError> {
     let spec = ModelSpec::load(dir)?;
     let onnx = dir.join(&spec.file);
-    let (mut session, provider) = create_session(runtime, &spec.name, &onnx, &options.session)?;
-    let batch_dim = check_io(&session, &spec)?;
-    let max_batch = match batch_dim {
-        None => spec.max_batch,
-        Some(1) => {
-            tracing::info!(model = %spec.name, "ONNX batch dimension is fixed at 1: scans run one at a time");
-            1
-        }
-        Some(fixed) => {
-            return Err(ModelError::Mismatch {
-                model: spec.name.clone(),
-                what: format!(
-                    "the ONNX batch dimension is fixed at {fixed}; export it dynamic or fixed at 1"
-                ),
-            });
-        }
-    };
-    warm_up(&mut session, &spec, max_batch).map_err(|reason| ModelError::Session {
-        model: spec.name.clone(),
-        path: onnx.clone(),
-        reason: format!("warm-up run failed: {reason}"),
-    })?;
+    let mut instances = Vec::new();
+    let mut max_batch = spec.max_batch;
+    for _ in 0..options.instances.max(1) {
+        let opened = ModelInstance::open(runtime, &spec, &onnx, &options.session)?;
+        max_batch = opened.max_batch;
+        instances.push((opened.instance, opened.provider));
+    }
+    let provider = instances[0].1;
+    if max_batch == 1 && spec.max_batch > 1 {
+        tracing::info!(model = %spec.name, "ONNX batch dimension is fixed at 1: scans run one at a time");
+    }
+    let max_queue_delay = options
+        .max_queue_delay
+        .unwrap_or(Duration::from_micros(spec.max_queue_delay_us));
     tracing::info!(
         model = %spec.name,
         version = %spec.version,
         provider = %provider,
+        instances = instances.len(),
         max_batch,
+        max_queue_delay_us = max_queue_delay.as_micros() as u64,
         layout = ?spec.layout,
         input = format!("{}x{}", spec.input.width, spec.input.height),
         "model loaded and warmed up"
     );
-    let executor = Executor::start(session, &spec, max_batch, options.queue_capacity)?;
+    let batcher = Batcher::start(
+        &spec.name,
+        instances,
+        BatchingOptions {
+            max_batch,
+            max_queue_delay,
+            bounds: options.queue_bounds,
+        },
+    )?;
     Ok(LoadedModel {
         palette: Palette::new(spec.input.palette),
         dir: dir.to_path_buf(),
         provider,
         max_batch,
-        executor,
+        batcher,
         spec,
     })
 }
 
 /// Checks the ONNX inputs and outputs against model.toml. Returns the batch dimension when
 /// the ONNX file fixes it.
-fn check_io(session: &Session, spec: &ModelSpec) -> Result<Option<i64>, ModelError> {
+pub(super) fn check_io(session: &Session, spec: &ModelSpec) -> Result<Option<i64>, ModelError> {
     let mismatch = |what: String| ModelError::Mismatch {
         model: spec.name.clone(),
         what,

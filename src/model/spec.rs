@@ -141,6 +141,10 @@ fn default_max_batch() -> usize {
     16
 }
 
+fn default_max_queue_delay_us() -> u64 {
+    2000
+}
+
 /// A model folder's `model.toml`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -155,6 +159,11 @@ pub struct ModelSpec {
     /// Largest batch the executor forms (1 when the ONNX batch dimension is fixed at 1).
     #[serde(default = "default_max_batch")]
     pub max_batch: usize,
+    /// How long, in microseconds, the oldest queued scan may wait for others to join its
+    /// batch (Triton's `max_queue_delay_microseconds`); the serve flag
+    /// `--max-queue-delay-us` overrides it.
+    #[serde(default = "default_max_queue_delay_us")]
+    pub max_queue_delay_us: u64,
     pub input: InputSpec,
     pub output: OutputSpec,
     #[serde(default)]
@@ -241,6 +250,7 @@ mod tests {
         spec.check().expect("valid");
         assert_eq!(spec.file, "model.onnx");
         assert_eq!(spec.max_batch, 16);
+        assert_eq!(spec.max_queue_delay_us, 2000);
         assert_eq!(spec.input.fill, 114);
         assert_eq!(spec.input.palette, PaletteName::Classic);
         assert_eq!(spec.nms.iou, 0.5);

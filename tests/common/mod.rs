@@ -12,7 +12,10 @@ use std::{
 };
 
 use image::{DynamicImage, ImageBuffer, ImageFormat, Rgb};
-use xray_screen::api::proto::{Detection, inspection_client::InspectionClient};
+use xray_screen::{
+    api::proto::{Detection, inspection_client::InspectionClient},
+    load::Samples,
+};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_xray-screen");
 
@@ -20,17 +23,59 @@ pub fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/models")
 }
 
+/// The fixtures of the batching tests: `conv-fixture` (outputs depend on the pixels) and
+/// `slow-fixture` (the yolov8 fixture's outputs, slowly).
+pub fn batching_fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/batching")
+}
+
 /// A running `xray-screen serve`, killed on drop.
 pub struct Server {
     child: Child,
     pub addr: String,
+    /// Its `/metrics` URL.
+    pub metrics_url: String,
+    /// The rest of its stdout lines.
+    lines: mpsc::Receiver<String>,
 }
 
 impl Server {
-    /// Starts the server on 127.0.0.1:0 and waits for the address it prints.
+    /// Starts the server on 127.0.0.1:0 (gRPC and metrics) and waits until it says that its
+    /// models are ready.
     pub fn start(models_dir: &Path, extra: &[&str]) -> Server {
+        let mut server = Server::spawn(models_dir, extra);
+        let addr = server
+            .wait_for_line("listening on grpc://")
+            .expect("server printed its address");
+        server.addr = addr;
+        server
+    }
+
+    /// Starts the server and returns as soon as it has bound its ports (models may still be
+    /// loading; `addr` is the bound gRPC address).
+    pub fn start_loading(models_dir: &Path, extra: &[&str]) -> Server {
+        let mut server = Server::spawn(models_dir, extra);
+        let line = server
+            .wait_for_line("bound grpc://")
+            .expect("server printed its bound address");
+        server.addr = line
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        server
+    }
+
+    fn spawn(models_dir: &Path, extra: &[&str]) -> Server {
         let mut child = Command::new(BIN)
-            .args(["serve", "--grpc-addr", "127.0.0.1:0", "--models-dir"])
+            .args([
+                "serve",
+                "--grpc-addr",
+                "127.0.0.1:0",
+                "--http-addr",
+                "127.0.0.1:0",
+            ])
+            .arg("--models-dir")
             .arg(models_dir)
             .args(extra)
             .env("RUST_LOG", "warn")
@@ -42,15 +87,39 @@ impl Server {
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(addr) = line.strip_prefix("listening on grpc://") {
-                    let _ = tx.send(addr.to_string());
-                }
+                let _ = tx.send(line);
             }
         });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(120))
-            .expect("server printed its address");
-        Server { child, addr }
+        let mut server = Server {
+            child,
+            addr: String::new(),
+            metrics_url: String::new(),
+            lines: rx,
+        };
+        let metrics = server
+            .wait_for_line("metrics on ")
+            .expect("server printed its metrics URL");
+        server.metrics_url = metrics;
+        server
+    }
+
+    /// Waits (at most two minutes) for a stdout line starting with `prefix`; returns the rest.
+    pub fn wait_for_line(&mut self, prefix: &str) -> Option<String> {
+        let until = std::time::Instant::now() + Duration::from_secs(120);
+        loop {
+            let left = until.checked_duration_since(std::time::Instant::now())?;
+            let line = self.lines.recv_timeout(left).ok()?;
+            if let Some(rest) = line.strip_prefix(prefix) {
+                return Some(rest.to_string());
+            }
+        }
+    }
+
+    /// The server's metrics now.
+    pub async fn metrics(&self) -> Samples {
+        Samples::scrape(&self.metrics_url)
+            .await
+            .expect("metrics page answers")
     }
 
     pub fn url(&self) -> String {

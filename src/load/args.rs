@@ -1,0 +1,124 @@
+//! Flags of the `load` and `ceiling` commands.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::model::Device;
+
+/// `--mode`: how the clients call the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum LoadMode {
+    /// One Inspect call at a time per client.
+    #[default]
+    Unary,
+    /// One StreamScans stream per client, `--stream-depth` scans in flight on each.
+    Stream,
+}
+
+/// `--priority` of the scans sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum LoadPriority {
+    #[default]
+    Live,
+    Backoffice,
+}
+
+/// Where the model for the ceiling comes from and how it runs (as the server runs it).
+#[derive(Debug, Clone, Args)]
+pub struct CeilingArgs {
+    /// A model folder (model.toml + ONNX file) or a folder of model folders.
+    #[arg(long, env = "XRAY_MODELS_DIR", default_value = "models")]
+    pub models_dir: PathBuf,
+    /// ONNX Runtime library [default: .ort/ of the project, then python3's onnxruntime].
+    #[arg(long, env = "ORT_DYLIB_PATH")]
+    pub ort_lib: Option<PathBuf>,
+    /// Execution provider (use the server's).
+    #[arg(long, env = "XRAY_DEVICE", value_enum, default_value_t = Device::Auto)]
+    pub device: Device,
+    /// CUDA device id.
+    #[arg(long, env = "XRAY_GPU_DEVICE_ID", default_value_t = 0)]
+    pub gpu_device_id: i32,
+    /// ONNX Runtime intra-op threads (0: one per core; use the server's setting).
+    #[arg(long, env = "XRAY_INTRA_THREADS", default_value_t = 0)]
+    pub intra_threads: usize,
+    /// Batch sizes to measure (larger than the model's max_batch are skipped).
+    #[arg(long, value_delimiter = ',', default_value = "1,2,4,8,16")]
+    pub batch_sizes: Vec<usize>,
+    /// Seconds of model runs at each batch size (after one warm-up run).
+    #[arg(long, default_value_t = 5.0)]
+    pub ceiling_seconds: f64,
+}
+
+/// `xray-screen load`.
+#[derive(Debug, Clone, Args)]
+pub struct LoadArgs {
+    /// The server's gRPC address.
+    #[arg(
+        long,
+        env = "XRAY_LOAD_TARGET",
+        default_value = "http://127.0.0.1:50051"
+    )]
+    pub target: String,
+    /// The server's metrics page, read before and after the run for the batch size it formed
+    /// (empty: not read).
+    #[arg(
+        long,
+        env = "XRAY_LOAD_METRICS_URL",
+        default_value = "http://127.0.0.1:8080/metrics"
+    )]
+    pub metrics_url: String,
+    /// Concurrent clients (each a unary caller or a stream).
+    #[arg(long, default_value_t = 16)]
+    pub concurrency: usize,
+    /// Seconds to run (ignored with --count).
+    #[arg(long, default_value_t = 30.0)]
+    pub duration: f64,
+    /// Scans to send in all, instead of a duration.
+    #[arg(long)]
+    pub count: Option<usize>,
+    /// Folder of scans to send, in turn (PNG, JPEG, TIFF).
+    #[arg(long, default_value = "test-images")]
+    pub images: PathBuf,
+    /// Send generated pseudo-colour PNG scans of this size (WIDTHxHEIGHT) instead of a folder.
+    #[arg(long, value_parser = parse_size)]
+    pub generate: Option<(u32, u32)>,
+    #[arg(long, value_enum, default_value_t = LoadMode::Unary)]
+    pub mode: LoadMode,
+    /// Scans in flight on each stream (--mode stream).
+    #[arg(long, default_value_t = 4)]
+    pub stream_depth: usize,
+    /// Model to ask for [default: the server's default model].
+    #[arg(long)]
+    pub model: Option<String>,
+    #[arg(long, value_enum, default_value_t = LoadPriority::Live)]
+    pub priority: LoadPriority,
+    /// Deadline of each call in milliseconds (sent as grpc-timeout; unary only).
+    #[arg(long)]
+    pub timeout_ms: Option<u64>,
+    /// Measure the model's in-process ceiling first (needs the model files and ONNX Runtime
+    /// here) and report the load's throughput as a share of its best.
+    #[arg(long)]
+    pub ceiling: bool,
+    #[command(flatten)]
+    pub ceiling_args: CeilingArgs,
+    /// Also write the report as JSON to this file.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+fn parse_size(s: &str) -> Result<(u32, u32), String> {
+    let (w, h) = s
+        .split_once('x')
+        .ok_or_else(|| format!("{s:?} is not WIDTHxHEIGHT"))?;
+    let parse = |v: &str| {
+        v.parse::<u32>()
+            .ok()
+            .filter(|&n| (1..=20_000).contains(&n))
+            .ok_or_else(|| format!("{s:?} is not WIDTHxHEIGHT (1..20000 each)"))
+    };
+    Ok((parse(w)?, parse(h)?))
+}

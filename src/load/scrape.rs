@@ -1,0 +1,109 @@
+//! Reading a server's `/metrics` page: a plain HTTP/1.0 GET (no client library needed for
+//! one page on loopback or a LAN) and a parser for the sample lines of the text format.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, bail};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Fetches `url` (`http://HOST:PORT/PATH`) and returns the body.
+pub async fn fetch(url: &str) -> anyhow::Result<String> {
+    let rest = url
+        .strip_prefix("http://")
+        .with_context(|| format!("{url}: only http:// URLs are supported"))?;
+    let (host, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/metrics"),
+    };
+    let mut stream = tokio::net::TcpStream::connect(host)
+        .await
+        .with_context(|| format!("cannot connect to {host} for {url}"))?;
+    let request = format!("GET {path} HTTP/1.0\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await?;
+    let text = String::from_utf8(response).context("the metrics page is not UTF-8")?;
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .with_context(|| format!("{url}: malformed HTTP response"))?;
+    let status = head.lines().next().unwrap_or_default();
+    if !status.contains(" 200 ") {
+        bail!("{url}: {status}");
+    }
+    Ok(body.to_string())
+}
+
+/// The samples of one scrape: `name{labels}` (labels as written by the server) to value.
+#[derive(Debug, Clone, Default)]
+pub struct Samples {
+    values: BTreeMap<String, f64>,
+}
+
+impl std::fmt::Display for Samples {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (series, value) in &self.values {
+            writeln!(f, "{series} {value}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Samples {
+    /// Parses the sample lines of the Prometheus or OpenMetrics text format.
+    pub fn parse(text: &str) -> Self {
+        let values = text
+            .lines()
+            .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
+            .filter_map(|line| {
+                let (series, value) = line.rsplit_once(' ')?;
+                Some((series.to_string(), value.trim().parse::<f64>().ok()?))
+            })
+            .collect();
+        Self { values }
+    }
+
+    /// Fetches and parses `url`.
+    pub async fn scrape(url: &str) -> anyhow::Result<Self> {
+        Ok(Self::parse(&fetch(url).await?))
+    }
+
+    /// The sum of every series of metric `name` whose labels include each `key="value"` of
+    /// `labels` (0 when none matches).
+    pub fn sum(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        self.values
+            .iter()
+            .filter(|(series, _)| {
+                let (metric, rest) = series.split_once('{').unwrap_or((series.as_str(), ""));
+                metric == name
+                    && labels
+                        .iter()
+                        .all(|(k, v)| rest.contains(&format!("{k}=\"{v}\"")))
+            })
+            .map(|(_, v)| v)
+            .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sums_series_by_label() {
+        let samples = Samples::parse(
+            "# TYPE xray_requests counter\n\
+             xray_requests_total{model=\"a\",outcome=\"success\"} 3\n\
+             xray_requests_total{model=\"a\",outcome=\"rejected\"} 2\n\
+             xray_requests_total{model=\"b\",outcome=\"success\"} 5\n\
+             xray_models_ready 1\n# EOF\n",
+        );
+        assert_eq!(samples.sum("xray_requests_total", &[]), 10.0);
+        assert_eq!(samples.sum("xray_requests_total", &[("model", "a")]), 5.0);
+        assert_eq!(
+            samples.sum("xray_requests_total", &[("outcome", "success")]),
+            8.0
+        );
+        assert_eq!(samples.sum("xray_models_ready", &[]), 1.0);
+        assert_eq!(samples.sum("xray_missing", &[]), 0.0);
+    }
+}
