@@ -89,6 +89,9 @@ pub struct ModelArgs {
     /// ONNX Runtime intra-op threads per model (0: one per core).
     #[arg(long, env = "XRAY_INTRA_THREADS", default_value_t = 0)]
     pub intra_threads: usize,
+    /// Whether idle ONNX Runtime threads spin-wait for work (true) or sleep (false).
+    #[arg(long, env = "XRAY_INTRA_SPINNING", default_value_t = true, action = clap::ArgAction::Set)]
+    pub intra_spinning: bool,
     /// Live scans one model may have admitted (decoding or waiting for a batch); beyond it,
     /// RESOURCE_EXHAUSTED at once.
     #[arg(long, env = "XRAY_QUEUE_CAPACITY", default_value_t = 256)]
@@ -265,6 +268,7 @@ fn build_inspector(models: &ModelArgs, images: &ImageArgs) -> anyhow::Result<Ins
             require_gpu: models.require_gpu,
             gpu_device_id: models.gpu_device_id,
             intra_threads: models.intra_threads,
+            intra_spinning: models.intra_spinning,
         },
         default_model: models.default_model.clone(),
         instances: usize::from(models.instances),

@@ -42,6 +42,9 @@ pub struct CeilingArgs {
     /// ONNX Runtime intra-op threads (0: one per core; use the server's setting).
     #[arg(long, env = "XRAY_INTRA_THREADS", default_value_t = 0)]
     pub intra_threads: usize,
+    /// Whether idle ONNX Runtime threads spin-wait (use the server's setting).
+    #[arg(long, env = "XRAY_INTRA_SPINNING", default_value_t = true, action = clap::ArgAction::Set)]
+    pub intra_spinning: bool,
     /// Batch sizes to measure (larger than the model's max_batch are skipped).
     #[arg(long, value_delimiter = ',', default_value = "1,2,4,8,16")]
     pub batch_sizes: Vec<usize>,
@@ -71,6 +74,10 @@ pub struct LoadArgs {
     /// Concurrent clients (each a unary caller or a stream).
     #[arg(long, default_value_t = 16)]
     pub concurrency: usize,
+    /// Scans per second to offer in all (open loop, spread over the clients; 0: each client
+    /// sends its next scan as soon as the last is answered).
+    #[arg(long, default_value_t = 0.0)]
+    pub rate: f64,
     /// Seconds to run (ignored with --count).
     #[arg(long, default_value_t = 30.0)]
     pub duration: f64,

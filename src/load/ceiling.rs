@@ -52,6 +52,7 @@ pub fn measure_ceiling(
         require_gpu: false,
         gpu_device_id: args.gpu_device_id,
         intra_threads: args.intra_threads,
+        intra_spinning: args.intra_spinning,
     };
     let opened = ModelInstance::open(runtime, &spec, &dir.join(&spec.file), &options)?;
     let mut instance = opened.instance;

@@ -37,9 +37,20 @@ struct Plan {
     count: Option<usize>,
     issued: AtomicUsize,
     finished: AtomicUsize,
+    /// With `--rate`: the shared pace every scan waits for before it is sent.
+    pace: Option<tokio::sync::Mutex<tokio::time::Interval>>,
 }
 
 impl Plan {
+    /// The next scan to send, at the offered rate, or None once the duration or count is
+    /// spent.
+    async fn next_paced_scan(&self) -> Option<Scan> {
+        if let Some(pace) = &self.pace {
+            pace.lock().await.tick().await;
+        }
+        self.next_scan()
+    }
+
     /// The next scan to send, or None once the duration or count is spent.
     fn next_scan(&self) -> Option<Scan> {
         if self.end.is_some_and(|end| Instant::now() >= end) {
@@ -109,6 +120,12 @@ pub async fn run_load(args: &LoadArgs) -> anyhow::Result<LoadReport> {
         count: args.count,
         issued: AtomicUsize::new(0),
         finished: AtomicUsize::new(0),
+        pace: (args.rate > 0.0).then(|| {
+            let mut interval = tokio::time::interval(Duration::from_secs_f64(1.0 / args.rate));
+            // A client that was late does not make up for it with a burst.
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            tokio::sync::Mutex::new(interval)
+        }),
     });
 
     let progress = progress_bar(args);
@@ -179,6 +196,7 @@ pub async fn run_load(args: &LoadArgs) -> anyhow::Result<LoadReport> {
             LoadMode::Stream => format!("streams, {} in flight each", args.stream_depth.max(1)),
         },
         concurrency: args.concurrency.max(1),
+        offered_rate: (args.rate > 0.0).then_some(args.rate),
         seconds,
         sent: plan.sent(),
         succeeded,
@@ -236,7 +254,7 @@ fn server_view(before: &Samples, after: &Samples, model: Option<&str>) -> Server
 async fn unary_client(channel: Channel, plan: Arc<Plan>) -> anyhow::Result<Vec<Outcome>> {
     let mut client = InspectionClient::new(channel).max_decoding_message_size(64 << 20);
     let mut outcomes = Vec::new();
-    while let Some(scan) = plan.next_scan() {
+    while let Some(scan) = plan.next_paced_scan().await {
         let mut request = Request::new(scan);
         if let Some(timeout) = plan.timeout {
             request.set_timeout(timeout);
@@ -272,7 +290,7 @@ async fn stream_client(
                 let Ok(permit) = Arc::clone(&in_flight).acquire_owned().await else {
                     break;
                 };
-                let Some(scan) = plan.next_scan() else {
+                let Some(scan) = plan.next_paced_scan().await else {
                     break;
                 };
                 if let Ok(mut map) = sent_at.lock() {

@@ -51,6 +51,8 @@ pub struct LoadReport {
     pub target: String,
     pub mode: String,
     pub concurrency: usize,
+    /// The offered rate in scans per second (None: as fast as the clients go).
+    pub offered_rate: Option<f64>,
     pub seconds: f64,
     pub sent: usize,
     pub succeeded: usize,
@@ -67,9 +69,13 @@ pub struct LoadReport {
 
 impl fmt::Display for LoadReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let offered = self
+            .offered_rate
+            .map(|r| format!(", {r:.2} scans/s offered"))
+            .unwrap_or_default();
         writeln!(
             f,
-            "load: {} clients ({}) against {} for {:.1} s: {} sent, {} succeeded",
+            "load: {} clients ({}{offered}) against {} for {:.1} s: {} sent, {} succeeded",
             self.concurrency, self.mode, self.target, self.seconds, self.sent, self.succeeded
         )?;
         writeln!(f, "throughput: {:.2} images/s", self.images_per_second)?;
