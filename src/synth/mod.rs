@@ -93,6 +93,8 @@ impl SynthArgs {
 /// Runs the `synth` command: writes the data set, shows progress, prints a summary.
 pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
     let summary = write_dataset(args)?;
-    println!("{summary}");
+    // The data set is written; a closed stdout (`synth ... | head`) is not an error.
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout().lock(), "{summary}");
     Ok(())
 }
