@@ -144,14 +144,24 @@ async fn overload_ends_every_request_with_a_result_or_a_refusal() {
             &[("model", SLOW), ("outcome", outcome)],
         ) as usize
     };
-    assert_eq!(count("success"), counts.get("Ok").copied().unwrap_or(0));
+    // A scan whose client timer fired while its answer was on the wire is a success for the
+    // server and a timeout for the client: count those as either.
+    let ok = counts.get("Ok").copied().unwrap_or(0);
+    let timed_out = counts.get("DeadlineExceeded").copied().unwrap_or(0);
+    let late_successes = count("success").saturating_sub(ok);
+    assert!(
+        count("success") >= ok && late_successes <= timed_out,
+        "server successes {} vs client {counts:?}",
+        count("success")
+    );
     assert_eq!(
         count("rejected"),
         counts.get("ResourceExhausted").copied().unwrap_or(0)
     );
     assert_eq!(
-        count("deadline") + count("cancelled"),
-        counts.get("DeadlineExceeded").copied().unwrap_or(0)
+        count("deadline") + count("cancelled") + late_successes,
+        timed_out,
+        "every client timeout is a server deadline, cancellation or late success"
     );
 
     // Memory stayed bounded: the refused scans were not kept.
