@@ -89,8 +89,10 @@ pub struct ModelArgs {
     /// ONNX Runtime intra-op threads per model (0: one per core).
     #[arg(long, env = "XRAY_INTRA_THREADS", default_value_t = 0)]
     pub intra_threads: usize,
-    /// Whether idle ONNX Runtime threads spin-wait for work (true) or sleep (false).
-    #[arg(long, env = "XRAY_INTRA_SPINNING", default_value_t = true, action = clap::ArgAction::Set)]
+    /// Whether idle ONNX Runtime threads spin-wait for work (true) or sleep (false). Off by
+    /// default: spinning threads take the cores that decode scans (on 2 CPU cores, turning it
+    /// off raised the served images/s by half; see BENCHMARKS.md).
+    #[arg(long, env = "XRAY_INTRA_SPINNING", default_value_t = false, action = clap::ArgAction::Set)]
     pub intra_spinning: bool,
     /// Live scans one model may have admitted (decoding or waiting for a batch); beyond it,
     /// RESOURCE_EXHAUSTED at once.

@@ -291,8 +291,11 @@ fn decode_raw(
             ScanSource::Gray16
         }
         2 => {
-            for px in bytes.chunks_exact(4) {
-                rgb.extend_from_slice(&palette.pixel(sample(&px[0..2]), sample(&px[2..4])));
+            // Written in place into a sized buffer: no capacity check per pixel on this hot
+            // path (raw scans are the scanners' native output).
+            rgb.resize(pixels * 3, 0);
+            for (px, out) in bytes.chunks_exact(4).zip(rgb.chunks_exact_mut(3)) {
+                out.copy_from_slice(&palette.pixel(sample(&px[0..2]), sample(&px[2..4])));
             }
             ScanSource::DualEnergy
         }

@@ -43,7 +43,7 @@ pub struct CeilingArgs {
     #[arg(long, env = "XRAY_INTRA_THREADS", default_value_t = 0)]
     pub intra_threads: usize,
     /// Whether idle ONNX Runtime threads spin-wait (use the server's setting).
-    #[arg(long, env = "XRAY_INTRA_SPINNING", default_value_t = true, action = clap::ArgAction::Set)]
+    #[arg(long, env = "XRAY_INTRA_SPINNING", default_value_t = false, action = clap::ArgAction::Set)]
     pub intra_spinning: bool,
     /// Batch sizes to measure (larger than the model's max_batch are skipped).
     #[arg(long, value_delimiter = ',', default_value = "1,2,4,8,16")]

@@ -43,7 +43,8 @@ pub struct SessionOptions {
     /// ONNX Runtime intra-op threads per session (0: ONNX Runtime's default, all cores).
     pub intra_threads: usize,
     /// Whether idle intra-op threads spin-wait for work (ONNX Runtime's default) instead of
-    /// sleeping: faster between operators, but it takes cores from decoding on a small CPU.
+    /// sleeping: faster between operators on an idle machine, but it takes the cores that
+    /// decode scans, so the service turns it off unless asked.
     pub intra_spinning: bool,
 }
 
@@ -54,7 +55,7 @@ impl Default for SessionOptions {
             require_gpu: false,
             gpu_device_id: 0,
             intra_threads: 0,
-            intra_spinning: true,
+            intra_spinning: false,
         }
     }
 }
@@ -109,12 +110,10 @@ fn base_builder(
     runtime: &OrtRuntime,
     options: &SessionOptions,
 ) -> Result<ort::session::builder::SessionBuilder, String> {
-    let mut builder = Session::builder(&runtime.environment).map_err(|e| e.to_string())?;
-    if !options.intra_spinning {
-        builder = builder
-            .with_intra_op_spinning(false)
-            .map_err(|e| e.to_string())?;
-    }
+    let builder = Session::builder(&runtime.environment)
+        .map_err(|e| e.to_string())?
+        .with_intra_op_spinning(options.intra_spinning)
+        .map_err(|e| e.to_string())?;
     if options.intra_threads > 0 {
         builder
             .with_intra_threads(options.intra_threads)
