@@ -10,7 +10,7 @@ FEATURES := $(if $(filter 1,$(GPU)),--features cuda,)
 NVIDIA_LIBS := $(shell ls -d $(CURDIR)/.ort/python/nvidia/*/lib 2>/dev/null | tr '\n' ':')
 export LD_LIBRARY_PATH := $(NVIDIA_LIBS)$(LD_LIBRARY_PATH)
 
-.PHONY: setup build serve test fixtures model-data model-train model-eval model
+.PHONY: setup build serve test fixtures model-data model-train model-eval model bench ceiling
 
 setup:
 	GPU=$(GPU) tools/setup.sh
@@ -61,3 +61,12 @@ model-eval: build
 	./target/release/xray-screen eval data/synth-benign --models-dir $(MODEL) --json $(MODEL)/eval-benign.json
 
 model: model-data model-train model-eval
+
+# Benchmarks (see BENCHMARKS.md): criterion benches, then a server under load with the
+# model's in-process ceiling measured in the same run.
+bench: build
+	$(CARGO) bench --bench preprocess --bench postprocess --bench executor
+	MODELS=$(MODEL) tools/bench.sh
+
+ceiling: build
+	./target/release/xray-screen ceiling --models-dir $(MODEL)
