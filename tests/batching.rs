@@ -11,18 +11,6 @@ use image::{DynamicImage, ImageBuffer, ImageFormat, Rgb};
 use tonic::{Code, Request};
 use xray_screen::api::proto::{Detection, InspectionResult, Scan};
 
-fn scan(id: &str, image: Vec<u8>) -> Scan {
-    Scan {
-        scan_id: id.to_string(),
-        image: image.into(),
-        ..Default::default()
-    }
-}
-
-fn png_128x64() -> Vec<u8> {
-    encode(&gradient(128, 64), ImageFormat::Png)
-}
-
 /// A request that the server must answer within `timeout` (sent as grpc-timeout).
 fn with_timeout(scan: Scan, timeout: Duration) -> Request<Scan> {
     let mut request = Request::new(scan);

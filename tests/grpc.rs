@@ -11,18 +11,6 @@ use tokio_stream::StreamExt;
 use tonic::Code;
 use xray_screen::api::proto::{ImageEncoding, Scan};
 
-fn scan(id: &str, image: Vec<u8>) -> Scan {
-    Scan {
-        scan_id: id.to_string(),
-        image: image.into(),
-        ..Default::default()
-    }
-}
-
-fn png_128x64() -> Vec<u8> {
-    encode(&gradient(128, 64), ImageFormat::Png)
-}
-
 #[tokio::test]
 async fn inspect_returns_each_layouts_expected_boxes() {
     let server = Server::start(&fixtures_dir(), &["--default-model", "yolov8-fixture"]);

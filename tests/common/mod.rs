@@ -13,7 +13,7 @@ use std::{
 
 use image::{DynamicImage, ImageBuffer, ImageFormat, Rgb};
 use xray_screen::{
-    api::proto::{Detection, inspection_client::InspectionClient},
+    api::proto::{Detection, Scan, inspection_client::InspectionClient},
     load::Samples,
 };
 
@@ -232,4 +232,18 @@ pub fn assert_detections(got: &[Detection], want: &[Expected]) {
         }
         assert_eq!(d.alarm, *category != "OTHER", "{d:?}");
     }
+}
+
+/// A scan with just an id and image bytes (encoding sniffed by the server).
+pub fn scan(id: &str, image: Vec<u8>) -> Scan {
+    Scan {
+        scan_id: id.to_string(),
+        image: image.into(),
+        ..Default::default()
+    }
+}
+
+/// The 128x64 gradient PNG whose fixture answers are `EXPECTED_128X64`.
+pub fn png_128x64() -> Vec<u8> {
+    encode(&gradient(128, 64), ImageFormat::Png)
 }
