@@ -65,24 +65,16 @@ pub struct CeilingCommand {
     pub args: crate::load::CeilingArgs,
 }
 
-/// Where models come from and where they run.
-#[derive(Debug, Args)]
-pub struct ModelArgs {
-    /// A model folder (model.toml + ONNX file) or a folder of model folders.
-    #[arg(long, env = "XRAY_MODELS_DIR", default_value = "models")]
-    pub models_dir: PathBuf,
-    /// Model used when a scan names none [default: the first model by name].
-    #[arg(long, env = "XRAY_DEFAULT_MODEL")]
-    pub default_model: Option<String>,
+/// Where ONNX Runtime comes from and how a model's session runs; shared by the commands that
+/// open sessions (`serve`, `inspect`, `eval`, `ceiling`) so that they run models alike.
+#[derive(Debug, Clone, Args)]
+pub struct RuntimeArgs {
     /// ONNX Runtime library [default: .ort/ of the project, then python3's onnxruntime].
     #[arg(long, env = "ORT_DYLIB_PATH")]
     pub ort_lib: Option<PathBuf>,
     /// Execution provider: auto uses CUDA when it registers, CPU otherwise.
     #[arg(long, env = "XRAY_DEVICE", value_enum, default_value_t = Device::Auto)]
     pub device: Device,
-    /// Refuse to start unless every model runs on the GPU.
-    #[arg(long, env = "XRAY_REQUIRE_GPU")]
-    pub require_gpu: bool,
     /// CUDA device id.
     #[arg(long, env = "XRAY_GPU_DEVICE_ID", default_value_t = 0)]
     pub gpu_device_id: i32,
@@ -94,6 +86,35 @@ pub struct ModelArgs {
     /// off raised the served images/s by half; see BENCHMARKS.md).
     #[arg(long, env = "XRAY_INTRA_SPINNING", default_value_t = false, action = clap::ArgAction::Set)]
     pub intra_spinning: bool,
+}
+
+impl RuntimeArgs {
+    /// The session settings these flags ask for.
+    pub fn session_options(&self, require_gpu: bool) -> SessionOptions {
+        SessionOptions {
+            device: self.device,
+            require_gpu,
+            gpu_device_id: self.gpu_device_id,
+            intra_threads: self.intra_threads,
+            intra_spinning: self.intra_spinning,
+        }
+    }
+}
+
+/// Where models come from and where they run.
+#[derive(Debug, Args)]
+pub struct ModelArgs {
+    /// A model folder (model.toml + ONNX file) or a folder of model folders.
+    #[arg(long, env = "XRAY_MODELS_DIR", default_value = "models")]
+    pub models_dir: PathBuf,
+    /// Model used when a scan names none [default: the first model by name].
+    #[arg(long, env = "XRAY_DEFAULT_MODEL")]
+    pub default_model: Option<String>,
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
+    /// Refuse to start unless every model runs on the GPU.
+    #[arg(long, env = "XRAY_REQUIRE_GPU")]
+    pub require_gpu: bool,
     /// Live scans one model may have admitted (decoding or waiting for a batch); beyond it,
     /// RESOURCE_EXHAUSTED at once.
     #[arg(long, env = "XRAY_QUEUE_CAPACITY", default_value_t = 256)]
@@ -263,15 +284,9 @@ fn ceiling_command(command: CeilingCommand) -> anyhow::Result<ExitCode> {
 }
 
 fn build_inspector(models: &ModelArgs, images: &ImageArgs) -> anyhow::Result<Inspector> {
-    let runtime = OrtRuntime::init(models.ort_lib.as_deref())?;
+    let runtime = OrtRuntime::init(models.runtime.ort_lib.as_deref())?;
     let options = RegistryOptions {
-        session: SessionOptions {
-            device: models.device,
-            require_gpu: models.require_gpu,
-            gpu_device_id: models.gpu_device_id,
-            intra_threads: models.intra_threads,
-            intra_spinning: models.intra_spinning,
-        },
+        session: models.runtime.session_options(models.require_gpu),
         default_model: models.default_model.clone(),
         instances: usize::from(models.instances),
         max_queue_delay: models.max_queue_delay_us.map(Duration::from_micros),

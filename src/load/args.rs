@@ -4,8 +4,6 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::model::Device;
-
 /// `--mode`: how the clients call the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum LoadMode {
@@ -30,21 +28,8 @@ pub struct CeilingArgs {
     /// A model folder (model.toml + ONNX file) or a folder of model folders.
     #[arg(long, env = "XRAY_MODELS_DIR", default_value = "models")]
     pub models_dir: PathBuf,
-    /// ONNX Runtime library [default: .ort/ of the project, then python3's onnxruntime].
-    #[arg(long, env = "ORT_DYLIB_PATH")]
-    pub ort_lib: Option<PathBuf>,
-    /// Execution provider (use the server's).
-    #[arg(long, env = "XRAY_DEVICE", value_enum, default_value_t = Device::Auto)]
-    pub device: Device,
-    /// CUDA device id.
-    #[arg(long, env = "XRAY_GPU_DEVICE_ID", default_value_t = 0)]
-    pub gpu_device_id: i32,
-    /// ONNX Runtime intra-op threads (0: one per core; use the server's setting).
-    #[arg(long, env = "XRAY_INTRA_THREADS", default_value_t = 0)]
-    pub intra_threads: usize,
-    /// Whether idle ONNX Runtime threads spin-wait (use the server's setting).
-    #[arg(long, env = "XRAY_INTRA_SPINNING", default_value_t = false, action = clap::ArgAction::Set)]
-    pub intra_spinning: bool,
+    #[command(flatten)]
+    pub runtime: crate::cli::RuntimeArgs,
     /// Batch sizes to measure (larger than the model's max_batch are skipped).
     #[arg(long, value_delimiter = ',', default_value = "1,2,4,8,16")]
     pub batch_sizes: Vec<usize>,

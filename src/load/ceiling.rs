@@ -9,7 +9,7 @@ use std::{
 use anyhow::{Context, bail};
 
 use super::CeilingArgs;
-use crate::model::{ModelInstance, ModelSpec, OrtRuntime, SessionOptions};
+use crate::model::{ModelInstance, ModelSpec, OrtRuntime};
 
 /// The throughput at one batch size.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -46,14 +46,8 @@ pub fn measure_ceiling(
     mut progress: impl FnMut(&CeilingPoint),
 ) -> anyhow::Result<Ceiling> {
     let (dir, spec) = find_model(&args.models_dir, model)?;
-    let runtime = OrtRuntime::init(args.ort_lib.as_deref())?;
-    let options = SessionOptions {
-        device: args.device,
-        require_gpu: false,
-        gpu_device_id: args.gpu_device_id,
-        intra_threads: args.intra_threads,
-        intra_spinning: args.intra_spinning,
-    };
+    let runtime = OrtRuntime::init(args.runtime.ort_lib.as_deref())?;
+    let options = args.runtime.session_options(false);
     let opened = ModelInstance::open(runtime, &spec, &dir.join(&spec.file), &options)?;
     let mut instance = opened.instance;
     let per_image = instance.input_len();
