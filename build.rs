@@ -4,7 +4,12 @@
 use std::{env, fs, path::PathBuf};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let protos = ["proto/xray/v1/inspection.proto"];
+    let protos = [
+        "proto/xray/v1/inspection.proto",
+        "proto/xray/v1/risk.proto",
+        "proto/xray/v1/declarations.proto",
+        "proto/xray/v1/review.proto",
+    ];
     for proto in protos {
         println!("cargo:rerun-if-changed={proto}");
     }
@@ -16,6 +21,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
     tonic_prost_build::configure()
         .bytes(".xray.v1.Scan.image")
+        .bytes(".xray.v1.ScanRecord.image")
         .compile_fds(descriptors)?;
     Ok(())
 }

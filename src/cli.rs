@@ -15,10 +15,13 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::{
     api::{ServerConfig, serve},
+    customs::{Customs, KeepImages},
     draw::draw_detections,
     imaging::{Encoding, ImageLimits, RawLayout},
     model::{Device, ModelRegistry, OrtRuntime, RegistryOptions, SessionOptions},
     pipeline::{Inspector, ScanRequest},
+    risk::RiskPolicy,
+    store::SqliteStore,
     telemetry::{self, LogFormat},
 };
 
@@ -38,7 +41,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve the gRPC API (xray.v1.Inspection, health, reflection).
+    /// Serve the gRPC API (xray.v1 Inspection, Declarations, Review; health, reflection).
     Serve(ServeArgs),
     /// Screen image files offline and print one JSON line per image.
     Inspect(InspectArgs),
@@ -161,6 +164,59 @@ pub struct ServeArgs {
     pub models: ModelArgs,
     #[command(flatten)]
     pub images: ImageArgs,
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    #[command(flatten)]
+    pub risk: RiskArgs,
+}
+
+/// Where declarations, scans, verdicts and the audit log are kept.
+#[derive(Debug, Args)]
+pub struct StorageArgs {
+    /// Folder of the embedded SQLite database (created if missing).
+    #[arg(long, env = "XRAY_DATA_DIR", default_value = "var")]
+    pub data_dir: PathBuf,
+    /// Which images of scans with a declaration are kept for review.
+    #[arg(long, env = "XRAY_KEEP_IMAGES", value_enum, default_value_t = KeepImages::Flagged)]
+    pub keep_images: KeepImages,
+    /// Days a kept image stays before it is dropped (the scan's record stays); 0: forever.
+    #[arg(long, env = "XRAY_IMAGE_RETENTION_DAYS", default_value_t = 90)]
+    pub image_retention_days: u32,
+}
+
+/// The risk formula's settings (see README, "Risk").
+#[derive(Debug, Args)]
+pub struct RiskArgs {
+    /// What a certain weapon finding adds to the score (0..1).
+    #[arg(long, env = "XRAY_RISK_WEAPON_SEVERITY", default_value_t = RiskPolicy::default().weapon_severity)]
+    pub risk_weapon_severity: f64,
+    /// What a certain drugs finding adds to the score (0..1).
+    #[arg(long, env = "XRAY_RISK_DRUGS_SEVERITY", default_value_t = RiskPolicy::default().drugs_severity)]
+    pub risk_drugs_severity: f64,
+    /// What a certain undeclared-goods finding adds to the score (0..1).
+    #[arg(long, env = "XRAY_RISK_UNDECLARED_SEVERITY", default_value_t = RiskPolicy::default().undeclared_severity)]
+    pub risk_undeclared_severity: f64,
+    /// Scores at or over this go to the YELLOW channel (document check).
+    #[arg(long, env = "XRAY_RISK_YELLOW_AT", default_value_t = RiskPolicy::default().yellow_at)]
+    pub risk_yellow_at: f64,
+    /// Scores at or over this go to the RED channel (physical inspection); any weapon or
+    /// drugs finding does too.
+    #[arg(long, env = "XRAY_RISK_RED_AT", default_value_t = RiskPolicy::default().red_at)]
+    pub risk_red_at: f64,
+}
+
+impl RiskArgs {
+    pub fn policy(&self) -> anyhow::Result<RiskPolicy> {
+        let policy = RiskPolicy {
+            weapon_severity: self.risk_weapon_severity,
+            drugs_severity: self.risk_drugs_severity,
+            undeclared_severity: self.risk_undeclared_severity,
+            yellow_at: self.risk_yellow_at,
+            red_at: self.risk_red_at,
+        };
+        policy.check().map_err(anyhow::Error::msg)?;
+        Ok(policy)
+    }
 }
 
 #[derive(Debug, Args)]
@@ -317,9 +373,37 @@ async fn serve_command(args: ServeArgs) -> anyhow::Result<ExitCode> {
         http_addr: Some(args.http_addr),
         limits: image_limits(&args.images),
     };
+    let policy = args.risk.policy()?;
+    let store = SqliteStore::open(&args.storage.data_dir).with_context(|| {
+        format!(
+            "cannot open the database in {} (--data-dir)",
+            args.storage.data_dir.display()
+        )
+    })?;
+    tracing::info!(database = %store.path().display(), "storage opened");
+    let customs = Customs::new(Arc::new(store), policy, args.storage.keep_images)?;
+    if args.storage.image_retention_days > 0 {
+        tokio::spawn(purge_images(
+            customs.clone(),
+            args.storage.image_retention_days,
+        ));
+    }
     let load = move || build_inspector(&args.models, &args.images);
-    serve(load, config, shutdown_signal()).await?;
+    serve(load, customs, config, shutdown_signal()).await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Drops kept images past their retention, at start and hourly.
+async fn purge_images(customs: Customs, days: u32) {
+    let mut hourly = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        hourly.tick().await;
+        match customs.purge_images(days).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(images = n, days, "dropped images past their retention"),
+            Err(e) => tracing::warn!(error = %e, "cannot drop images past their retention"),
+        }
+    }
 }
 
 async fn shutdown_signal() {

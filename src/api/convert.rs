@@ -66,7 +66,7 @@ pub fn scan_request(
     })
 }
 
-fn category(c: Category) -> proto::Category {
+pub(super) fn category(c: Category) -> proto::Category {
     match c {
         Category::Weapon => proto::Category::Weapon,
         Category::Drugs => proto::Category::Drugs,
@@ -75,7 +75,7 @@ fn category(c: Category) -> proto::Category {
     }
 }
 
-fn detection(d: Detection) -> proto::Detection {
+fn detection(id: usize, d: Detection) -> proto::Detection {
     proto::Detection {
         class_name: d.class_name,
         category: category(d.category) as i32,
@@ -87,6 +87,7 @@ fn detection(d: Detection) -> proto::Detection {
             y2: d.bbox.y2,
         }),
         alarm: d.alarm,
+        detection_id: u32::try_from(id).unwrap_or(u32::MAX),
     }
 }
 
@@ -100,7 +101,12 @@ impl From<Inspection> for proto::InspectionResult {
             scan_id: i.scan_id,
             model: i.model,
             model_version: i.model_version,
-            detections: i.detections.into_iter().map(detection).collect(),
+            detections: i
+                .detections
+                .into_iter()
+                .enumerate()
+                .map(|(id, d)| detection(id, d))
+                .collect(),
             alarm: i.alarm,
             image_width: i.width,
             image_height: i.height,
@@ -114,6 +120,8 @@ impl From<Inspection> for proto::InspectionResult {
             }),
             error: None,
             batch_size: u32::try_from(i.batch_size).unwrap_or(u32::MAX),
+            declaration_id: String::new(),
+            risk: None,
         }
     }
 }

@@ -12,25 +12,80 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::{
     convert::{failed_result, scan_request},
+    convert_customs::{risk, stored_detection},
     deadline::deadline,
     proto::{self, inspection_server::Inspection},
 };
-use crate::pipeline::{InspectError, Inspector};
+use crate::{
+    customs::{Customs, ScanArrival},
+    declaration::now_ms,
+    pipeline::{InspectError, Inspector},
+};
 
 /// Where the service finds its `Inspector` once the models are loaded and warmed up.
 pub type ReadyInspector = Arc<OnceLock<Inspector>>;
 
 /// Serves Inspect and StreamScans over one shared `Inspector`; UNAVAILABLE until it is set.
+/// Scans with a declaration are stored, with their declaration's new risk, through `customs`.
 pub struct InspectionService {
     inspector: ReadyInspector,
+    customs: Customs,
     /// Scans one stream may have in flight at once (`--stream-max-in-flight`).
     stream_in_flight: usize,
 }
 
+/// Screens one scan; one of a declaration is stored (or, already stored, answered from the
+/// store) and its result carries the declaration's risk.
+async fn screen(
+    inspector: &Inspector,
+    customs: &Customs,
+    scan: proto::Scan,
+    deadline: Option<Instant>,
+) -> Result<proto::InspectionResult, Status> {
+    if scan.declaration_id.is_empty() {
+        let request = scan_request(scan, deadline)?;
+        return Ok(inspector.inspect(request).await?.into());
+    }
+    if let Some((stored, state)) = customs
+        .admit_scan(&scan.scan_id, &scan.declaration_id)
+        .await?
+    {
+        return Ok(proto::InspectionResult {
+            scan_id: stored.scan_id,
+            model: stored.model,
+            model_version: stored.model_version,
+            detections: stored.detections.iter().map(stored_detection).collect(),
+            alarm: stored.alarm,
+            image_width: stored.width,
+            image_height: stored.height,
+            declaration_id: stored.declaration_id,
+            risk: Some(risk(&state.risk)),
+            ..Default::default()
+        });
+    }
+    let arrival = ScanArrival {
+        declaration_id: scan.declaration_id.clone(),
+        portal_id: scan.portal_id.clone(),
+        view: scan.view,
+        encoding: scan.encoding,
+        channels: scan.channels,
+        image: scan.image.clone(),
+        received_ms: now_ms(),
+    };
+    let request = scan_request(scan, deadline)?;
+    let inspection = inspector.inspect(request).await?;
+    let state = customs.record_scan(&inspection, arrival).await?;
+    let mut result = proto::InspectionResult::from(inspection);
+    result.declaration_id = state.declaration.id.clone();
+    result.risk = Some(risk(&state.risk));
+    Ok(result)
+}
+
 impl InspectionService {
-    pub fn new(inspector: ReadyInspector, stream_in_flight: usize) -> Self {
+    pub fn new(inspector: ReadyInspector, customs: Customs, stream_in_flight: usize) -> Self {
         Self {
             inspector,
+            customs,
             stream_in_flight: stream_in_flight.max(1),
         }
     }
@@ -52,9 +107,8 @@ impl Inspection for InspectionService {
     ) -> Result<Response<proto::InspectionResult>, Status> {
         let deadline = deadline(request.metadata(), Instant::now());
         let inspector = self.inspector()?;
-        let scan = scan_request(request.into_inner(), deadline)?;
-        let inspection = inspector.inspect(scan).await?;
-        Ok(Response::new(inspection.into()))
+        let result = screen(inspector, &self.customs, request.into_inner(), deadline).await?;
+        Ok(Response::new(result))
     }
 
     type StreamScansStream = ResultStream;
@@ -66,6 +120,7 @@ impl Inspection for InspectionService {
         // A stream's deadline bounds each of its scans.
         let deadline = deadline(request.metadata(), Instant::now());
         let inspector = self.inspector()?.clone();
+        let customs = self.customs.clone();
         let mut inbound = request.into_inner();
         let (results, outbound) = mpsc::channel(self.stream_in_flight);
         let in_flight = Arc::new(Semaphore::new(self.stream_in_flight));
@@ -89,12 +144,10 @@ impl Inspection for InspectionService {
                 };
                 let results = results.clone();
                 let inspector = inspector.clone();
+                let customs = customs.clone();
                 tokio::spawn(async move {
                     let scan_id = scan.scan_id.clone();
-                    let outcome = async {
-                        let request = scan_request(scan, deadline)?;
-                        Ok::<_, Status>(inspector.inspect(request).await?.into())
-                    };
+                    let outcome = screen(&inspector, &customs, scan, deadline);
                     // A client that went away cancels its scans (dropping them skips the model run).
                     let result = tokio::select! {
                         outcome = outcome => outcome,

@@ -11,13 +11,18 @@ use tonic::transport::Server;
 use tonic_health::ServingStatus;
 
 use super::{
-    InspectionService, ReadyInspector,
-    proto::{FILE_DESCRIPTOR_SET, inspection_server::InspectionServer},
+    DeclarationsService, InspectionService, ReadyInspector, ReviewService,
+    proto::{
+        FILE_DESCRIPTOR_SET, declarations_server::DeclarationsServer,
+        inspection_server::InspectionServer, review_server::ReviewServer,
+    },
 };
 use crate::{
+    customs::Customs,
     imaging::ImageLimits,
     metrics::{metrics, serve_http},
     pipeline::Inspector,
+    risk::load_taxonomies,
 };
 
 /// Settings of the network edge.
@@ -31,15 +36,22 @@ pub struct ServerConfig {
     pub limits: ImageLimits,
 }
 
-const INSPECTION: &str = "xray.v1.Inspection";
+/// The services health reports on (besides the server as a whole, "").
+const SERVICES: [&str; 3] = [
+    "xray.v1.Inspection",
+    "xray.v1.Declarations",
+    "xray.v1.Review",
+];
 
-/// Binds the ports, loads the models with `load` (on a blocking thread), then serves until
+/// Binds the ports, loads the models with `load` (on a blocking thread) and their
+/// taxonomies into `customs`, then serves until
 /// `shutdown` resolves. Prints on stdout `metrics on http://ADDR/metrics` when the HTTP port
 /// is bound, `bound grpc://ADDR (loading models)` when the gRPC port is, and
 /// `listening on grpc://ADDR` once every model is ready (with port 0, ADDR has the port the
 /// system chose).
 pub async fn serve(
     load: impl FnOnce() -> anyhow::Result<Inspector> + Send + 'static,
+    customs: Customs,
     config: ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
@@ -70,12 +82,17 @@ pub async fn serve(
     let ready: ReadyInspector = Arc::default();
     let service = InspectionServer::new(InspectionService::new(
         Arc::clone(&ready),
+        customs.clone(),
         config.stream_in_flight,
     ))
     .max_decoding_message_size(max_message);
+    // A stored scan comes back with its image: as large as the largest accepted one.
+    let review = ReviewServer::new(ReviewService::new(customs.clone()))
+        .max_encoding_message_size(max_message);
+    let declarations = DeclarationsServer::new(DeclarationsService::new(customs.clone()));
 
     let (health, health_service) = tonic_health::server::health_reporter();
-    for name in ["", INSPECTION] {
+    for name in std::iter::once("").chain(SERVICES) {
         health
             .set_service_status(name, ServingStatus::NotServing)
             .await;
@@ -102,17 +119,20 @@ pub async fn serve(
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
             .add_service(service)
+            .add_service(declarations)
+            .add_service(review)
             .serve_with_incoming_shutdown(TcpListenerStream::new(listener), stopped()),
     );
 
     let inspector = tokio::task::spawn_blocking(load)
         .await
         .context("model loading panicked")??;
+    customs.set_taxonomies(load_taxonomies(inspector.registry())?);
     if ready.set(inspector).is_err() {
         anyhow::bail!("the models were loaded twice");
     }
     metrics().models_ready.set(1);
-    for name in ["", INSPECTION] {
+    for name in std::iter::once("").chain(SERVICES) {
         health
             .set_service_status(name, ServingStatus::Serving)
             .await;

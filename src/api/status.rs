@@ -2,7 +2,7 @@
 
 use tonic::Status;
 
-use crate::{model::ModelError, pipeline::InspectError};
+use crate::{customs::CustomsError, model::ModelError, pipeline::InspectError};
 
 impl From<InspectError> for Status {
     fn from(e: InspectError) -> Self {
@@ -23,6 +23,26 @@ impl From<InspectError> for Status {
             }
             InspectError::Model(_) | InspectError::Output(_) | InspectError::Internal(_) => {
                 tracing::error!(error = %message, "scan failed inside the server");
+                Status::internal(message)
+            }
+        }
+    }
+}
+
+impl From<CustomsError> for Status {
+    fn from(e: CustomsError) -> Self {
+        let message = e.to_string();
+        match e {
+            CustomsError::Invalid(_) => Status::invalid_argument(message),
+            CustomsError::UnknownDeclaration(_) | CustomsError::UnknownScan(_) => {
+                Status::not_found(message)
+            }
+            CustomsError::DeclarationConflict(_) | CustomsError::ScanConflict { .. } => {
+                Status::already_exists(message)
+            }
+            CustomsError::NotReady => Status::unavailable(message),
+            CustomsError::Store(_) => {
+                tracing::error!(error = %message, "storage failed");
                 Status::internal(message)
             }
         }

@@ -13,7 +13,7 @@ use crate::{
 };
 
 /// An axis-aligned box, corners (x1, y1) top-left and (x2, y2) bottom-right.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct BoxXyxy {
     pub x1: f32,
     pub y1: f32,

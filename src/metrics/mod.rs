@@ -6,7 +6,10 @@ mod http;
 
 pub use http::serve_http;
 
-use std::{sync::LazyLock, time::Duration};
+use std::{
+    sync::{LazyLock, atomic::AtomicU64},
+    time::Duration,
+};
 
 use prometheus_client::{
     encoding::EncodeLabelSet,
@@ -77,6 +80,27 @@ pub struct DropLabels {
     pub reason: String,
 }
 
+/// Labels of `xray_verdicts_total`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct VerdictLabels {
+    pub model: String,
+    pub class: String,
+    pub verdict: String,
+}
+
+/// Labels of `xray_model_precision`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ClassLabels {
+    pub model: String,
+    pub class: String,
+}
+
+/// Labels of `xray_risk_changes_total`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ChannelLabels {
+    pub channel: String,
+}
+
 /// Labels of `xray_model_instance_info`.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct InstanceLabels {
@@ -113,6 +137,14 @@ pub struct Metrics {
     pub instance_info: Family<InstanceLabels, Gauge>,
     /// 1 once every model is loaded and warmed up.
     pub models_ready: Gauge,
+    /// Inspectors' verdicts on detections.
+    pub verdicts: Family<VerdictLabels, Counter>,
+    /// Confirmed over judged alarms, from every stored verdict.
+    pub model_precision: Family<ClassLabels, Gauge<f64, AtomicU64>>,
+    /// Declaration risk changes, by the channel they led to.
+    pub risk_changes: Family<ChannelLabels, Counter>,
+    /// Time to store a scan and re-compute its declaration's risk (one transaction).
+    pub store_write_seconds: Histogram,
 }
 
 fn seconds_histogram() -> Histogram {
@@ -142,6 +174,10 @@ impl Metrics {
             dropped_before_run: Family::default(),
             instance_info: Family::default(),
             models_ready: Gauge::default(),
+            verdicts: Family::default(),
+            model_precision: Family::default(),
+            risk_changes: Family::default(),
+            store_write_seconds: seconds_histogram(),
             registry: Registry::default(),
         };
         registry.register(
@@ -214,6 +250,26 @@ impl Metrics {
             "1 once every model is loaded and warmed up, 0 before",
             metrics.models_ready.clone(),
         );
+        registry.register(
+            "xray_verdicts",
+            "Inspectors' verdicts on detections, by model, class and verdict (confirmed, false_alarm)",
+            metrics.verdicts.clone(),
+        );
+        registry.register(
+            "xray_model_precision",
+            "Confirmed over judged alarms of a model's class, from inspectors' verdicts",
+            metrics.model_precision.clone(),
+        );
+        registry.register(
+            "xray_risk_changes",
+            "Declaration risk changes, by the channel they led to",
+            metrics.risk_changes.clone(),
+        );
+        registry.register(
+            "xray_store_write_seconds",
+            "Time to store a scan with its detections and re-compute its declaration's risk, in seconds",
+            metrics.store_write_seconds.clone(),
+        );
         Metrics {
             registry,
             ..metrics
@@ -234,6 +290,36 @@ impl Metrics {
             .get_or_create(&RequestLabels {
                 model: model.to_string(),
                 outcome: outcome.as_str().to_string(),
+            })
+            .inc();
+    }
+
+    /// Counts one inspector's verdict on a detection.
+    pub fn verdict(&self, model: &str, class: &str, verdict: &str) {
+        self.verdicts
+            .get_or_create(&VerdictLabels {
+                model: model.to_string(),
+                class: class.to_string(),
+                verdict: verdict.to_string(),
+            })
+            .inc();
+    }
+
+    /// Sets a class's precision in service.
+    pub fn precision(&self, model: &str, class: &str, precision: f64) {
+        self.model_precision
+            .get_or_create(&ClassLabels {
+                model: model.to_string(),
+                class: class.to_string(),
+            })
+            .set(precision);
+    }
+
+    /// Counts one risk change.
+    pub fn risk_change(&self, channel: &str) {
+        self.risk_changes
+            .get_or_create(&ChannelLabels {
+                channel: channel.to_string(),
             })
             .inc();
     }
