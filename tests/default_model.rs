@@ -2,6 +2,9 @@
 //! `test-images/` is found (same class, IoU at least 0.5, at the shipped thresholds), and the
 //! benign scans raise no weapon alarm. Pseudo-colour PNGs and raw dual-energy TIFFs alike.
 //!
+//! Each scan belongs to a declaration of textiles, as at a real portal: what the model flags
+//! must move that declaration's risk the way the README's risk formula says.
+//!
 //! `test-images/KNOWN_MISSES` lists what the shipped model is known to get wrong, so that the
 //! list is the truth about the model: a miss that is not listed fails the test, and so does a
 //! listed miss the model now gets right (take it off the list).
@@ -12,7 +15,10 @@ use std::path::{Path, PathBuf};
 
 use common::*;
 use xray_screen::{
-    api::proto::{Category, Detection, ImageEncoding, Scan},
+    api::proto::{
+        Category, Channel, Declaration, DeclaredItem, Detection, ImageEncoding,
+        RegisterDeclarationRequest, Scan, declarations_client::DeclarationsClient,
+    },
     detect::{BoxXyxy, iou},
 };
 
@@ -126,7 +132,9 @@ async fn the_default_model_finds_every_labelled_threat_and_no_weapon_on_benign_s
     // The server as the README starts it: models/ by default.
     let server = Server::start(&repo("models"), &[]);
     let mut client = server.client().await;
+    let mut declarations = DeclarationsClient::new(server.channel().await);
     let known = known_misses();
+    let mut flagged_declarations = 0;
     let is_known = |file: &str, what: &str| known.iter().any(|(f, w)| f == file && w == what);
     let mut failures = Vec::new();
     let mut confirmed = 0;
@@ -137,8 +145,28 @@ async fn the_default_model_finds_every_labelled_threat_and_no_weapon_on_benign_s
             .and_then(|n| n.to_str())
             .expect("name")
             .to_string();
+        let declaration_id = format!("DECL-{name}");
+        declarations
+            .register_declaration(RegisterDeclarationRequest {
+                declaration: Some(Declaration {
+                    id: declaration_id.clone(),
+                    declarant: "Test Textiles Ltd".into(),
+                    items: vec![DeclaredItem {
+                        hs_code: "6109.10".into(),
+                        description: "cotton T-shirts".into(),
+                        quantity: 200.0,
+                        value: 1000.0,
+                    }],
+                    prior_risk: 0.1,
+                    ..Default::default()
+                }),
+            })
+            .await
+            .expect("registers");
         let scan = Scan {
             scan_id: name.clone(),
+            declaration_id,
+            portal_id: "test-portal".into(),
             image: std::fs::read(&case.image).expect("read").into(),
             encoding: case.encoding as i32,
             ..Default::default()
@@ -149,6 +177,41 @@ async fn the_default_model_finds_every_labelled_threat_and_no_weapon_on_benign_s
             .unwrap_or_else(|s| panic!("{name}: {s:?}"))
             .into_inner();
         assert_eq!(result.scan_id, name);
+        let risk = result
+            .risk
+            .clone()
+            .expect("a scan of a declaration carries its risk");
+        let alarms = |c: Category| {
+            result
+                .detections
+                .iter()
+                .any(|d| d.alarm && d.category == c as i32)
+        };
+        if alarms(Category::Weapon) || alarms(Category::Drugs) {
+            assert_eq!(
+                risk.channel,
+                Channel::Red as i32,
+                "{name}: {:?}",
+                risk.reasons
+            );
+            flagged_declarations += 1;
+        } else if alarms(Category::UndeclaredGoods) {
+            // Nothing the model reports as goods is covered by a textiles declaration.
+            assert!(risk.score > 0.1, "{name}: {:?}", risk.reasons);
+            flagged_declarations += 1;
+        } else {
+            assert_eq!(
+                risk.channel,
+                Channel::Green as i32,
+                "{name}: {:?}",
+                risk.reasons
+            );
+            assert!(
+                (risk.score - 0.1).abs() < 1e-9,
+                "{name}: {:?}",
+                risk.reasons
+            );
+        }
         for (index, truth) in case.truths.iter().enumerate() {
             let what = format!("{index}:{}", truth.0);
             match (found(truth, &result.detections), is_known(&name, &what)) {
@@ -184,6 +247,10 @@ async fn the_default_model_finds_every_labelled_threat_and_no_weapon_on_benign_s
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(
+        flagged_declarations > 0,
+        "the default model raised no declaration's risk on test-images/"
+    );
     assert_eq!(
         confirmed,
         known.len(),

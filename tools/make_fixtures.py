@@ -12,6 +12,10 @@ It also writes two fixtures for the batching tests into tests/fixtures/batching/
 convolutional net whose outputs depend on the pixels (so that a scan's result alone and
 inside a batch can be compared), and a deliberately slow model (a chain of large matrix
 products, then the constant yolov8 detections) that keeps an executor busy.
+
+And one for the declaration and risk tests into tests/fixtures/risk/: a colour-keyed model
+whose pistol score is 0.9 x the mean red and whose cigarettes score is 0.9 x the mean green of
+the input, so that a test chooses what is "found" by the colour of the image it sends.
 """
 
 from pathlib import Path
@@ -22,6 +26,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 OUT = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "models"
 BATCHING_OUT = OUT.parent / "batching"
+RISK_OUT = OUT.parent / "risk"
 SIZE = 64
 CLASSES = [("pistol", "weapon", 0.5), ("cigarettes", "undeclared_goods", 0.4), ("bag", "other", 0.3)]
 
@@ -143,6 +148,48 @@ def conv_model() -> onnx.ModelProto:
     return finish(graph)
 
 
+# Boxes of the colour-keyed fixture (x1, y1, x2, y2 in input pixels): pistol, cigarettes.
+CUE_BOXES = [(8.0, 8.0, 24.0, 24.0), (32.0, 32.0, 56.0, 56.0)]
+
+
+def cue_model() -> onnx.ModelProto:
+    """yolov8 layout [N, 7, 2]: anchor 0 is a pistol box scored 0.9 x mean(red), anchor 1 a
+    cigarettes box scored 0.9 x mean(green); the bag class scores 0 everywhere."""
+    keys = np.zeros((1, len(CLASSES), 2), dtype=np.float32)
+    keys[0, 0, 0] = 0.9  # pistol <- red
+    keys[0, 1, 1] = 0.9  # cigarettes <- green
+    boxes = np.array(
+        [[(x1 + x2) / 2 for x1, _, x2, _ in CUE_BOXES], [(y1 + y2) / 2 for _, y1, _, y2 in CUE_BOXES],
+         [x2 - x1 for x1, _, x2, _ in CUE_BOXES], [y2 - y1 for _, y1, _, y2 in CUE_BOXES]],
+        dtype=np.float32,
+    )[None]
+    nodes = [
+        helper.make_node("ReduceMean", ["images"], ["means"], axes=[2, 3], keepdims=1),
+        helper.make_node("Reshape", ["means", "shape3"], ["means3"]),
+        helper.make_node("Mul", ["means3", "keys"], ["scores"]),
+        helper.make_node("ReduceMean", ["images"], ["all"], axes=[1, 2, 3], keepdims=1),
+        helper.make_node("Reshape", ["all", "shape1"], ["all3"]),
+        helper.make_node("Mul", ["all3", "zero"], ["nothing"]),
+        helper.make_node("Add", ["nothing", "boxes"], ["box_rows"]),
+        helper.make_node("Concat", ["box_rows", "scores"], ["output0"], axis=1),
+    ]
+    init = [
+        numpy_helper.from_array(np.array([-1, 3, 1], dtype=np.int64), "shape3"),
+        numpy_helper.from_array(np.array([-1, 1, 1], dtype=np.int64), "shape1"),
+        numpy_helper.from_array(keys, "keys"),
+        numpy_helper.from_array(np.zeros((1,), dtype=np.float32), "zero"),
+        numpy_helper.from_array(boxes, "boxes"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "cue-fixture",
+        [helper.make_tensor_value_info("images", TensorProto.FLOAT, ["batch", 3, SIZE, SIZE])],
+        [helper.make_tensor_value_info("output0", TensorProto.FLOAT, ["batch", 4 + len(CLASSES), 2])],
+        init,
+    )
+    return finish(graph)
+
+
 SLOW_MATMULS = 48
 
 
@@ -232,6 +279,18 @@ def main() -> None:
         toml = toml.replace("max_batch = 16", f"max_batch = {max_batch}")
         (folder / "model.toml").write_text(toml)
         print(f"{folder}: {what}")
+    folder = RISK_OUT / "cue-fixture"
+    folder.mkdir(parents=True, exist_ok=True)
+    onnx.save(cue_model(), folder / "model.onnx")
+    what = "colour-keyed: pistol 0.9 x mean red, cigarettes 0.9 x mean green"
+    (folder / "model.toml").write_text(
+        model_toml("cue-fixture", "yolov8", "output0").replace("constant outputs, not a detector", what + ", not a detector")
+    )
+    (folder / "taxonomy.toml").write_text(
+        "# Test fixture written by tools/make_fixtures.py: declared tobacco (HS 2402) covers cigarettes.\n"
+        "[classes.cigarettes]\nhs_headings = [\"2402\"]\n"
+    )
+    print(f"{folder}: {what}")
 
 
 if __name__ == "__main__":

@@ -29,9 +29,11 @@ pub fn batching_fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/batching")
 }
 
-/// A running `xray-screen serve`, killed on drop.
+/// A running `xray-screen serve`, killed (SIGKILL) on drop. Unless the test names a
+/// `--data-dir`, its database is in a temporary folder of its own.
 pub struct Server {
     child: Child,
+    _data: Option<tempfile::TempDir>,
     pub addr: String,
     /// Its `/metrics` URL.
     pub metrics_url: String,
@@ -67,14 +69,15 @@ impl Server {
     }
 
     fn spawn(models_dir: &Path, extra: &[&str]) -> Server {
-        let mut child = Command::new(BIN)
-            .args([
-                "serve",
-                "--grpc-addr",
-                "127.0.0.1:0",
-                "--http-addr",
-                "127.0.0.1:0",
-            ])
+        let data = (!extra.contains(&"--data-dir"))
+            .then(|| tempfile::tempdir().expect("temporary data folder"));
+        let mut command = Command::new(BIN);
+        command.arg("serve");
+        if let Some(dir) = &data {
+            command.arg("--data-dir").arg(dir.path());
+        }
+        let mut child = command
+            .args(["--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"])
             .arg("--models-dir")
             .arg(models_dir)
             .args(extra)
@@ -92,6 +95,7 @@ impl Server {
         });
         let mut server = Server {
             child,
+            _data: data,
             addr: String::new(),
             metrics_url: String::new(),
             lines: rx,
