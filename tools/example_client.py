@@ -6,6 +6,7 @@ kept in the repository.
 
     .venv/bin/python tools/example_client.py scan.png [more.png ...] [--addr 127.0.0.1:50051]
     .venv/bin/python tools/example_client.py scan.raw --raw 1024x768x2   # raw u16 dual-energy
+    .venv/bin/python tools/example_client.py bag.png --declaration D-1     # a registered declaration
 """
 
 import argparse
@@ -20,18 +21,20 @@ from grpc_tools import protoc
 ROOT = Path(__file__).resolve().parent.parent
 PROTO_DIR = ROOT / "proto"
 PROTO = "xray/v1/inspection.proto"
+# inspection.proto imports it.
+PROTOS = [PROTO, "xray/v1/risk.proto"]
 
 
 def load_stubs(out: Path):
     """Compiles the contract into `out` and imports the generated modules."""
     include = Path(protoc.__file__).parent / "_proto"
-    args = ["protoc", f"-I{PROTO_DIR}", f"-I{include}", f"--python_out={out}", f"--grpc_python_out={out}", PROTO]
+    args = ["protoc", f"-I{PROTO_DIR}", f"-I{include}", f"--python_out={out}", f"--grpc_python_out={out}", *PROTOS]
     if protoc.main(args) != 0:
         sys.exit(f"cannot compile {PROTO_DIR / PROTO}")
     sys.path.insert(0, str(out))
-    from xray.v1 import inspection_pb2, inspection_pb2_grpc  # noqa: E402
+    from xray.v1 import inspection_pb2, inspection_pb2_grpc, risk_pb2  # noqa: E402
 
-    return inspection_pb2, inspection_pb2_grpc
+    return inspection_pb2, inspection_pb2_grpc, risk_pb2
 
 
 def main() -> int:
@@ -41,10 +44,11 @@ def main() -> int:
     parser.add_argument("--model", help="model name (default: the server's default model)")
     parser.add_argument("--raw", help="WIDTHxHEIGHTxCHANNELS for raw little-endian u16 files")
     parser.add_argument("--min-confidence", type=float)
+    parser.add_argument("--declaration", help="the registered declaration the scans belong to (prints its new risk)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
-        pb, pb_grpc = load_stubs(Path(tmp))
+        pb, pb_grpc, risk_pb = load_stubs(Path(tmp))
         channel = grpc.insecure_channel(args.addr, options=[("grpc.max_send_message_length", 256 << 20)])
         client = pb_grpc.InspectionStub(channel)
         failures = 0
@@ -58,6 +62,8 @@ def main() -> int:
                 scan.model = args.model
             if args.min_confidence is not None:
                 scan.min_confidence = args.min_confidence
+            if args.declaration:
+                scan.declaration_id = args.declaration
             try:
                 result = client.Inspect(scan, timeout=30)
             except grpc.RpcError as e:
@@ -81,6 +87,16 @@ def main() -> int:
                             for d in result.detections
                         ],
                         "total_ms": result.timings.total_us / 1000,
+                        **(
+                            {
+                                "declaration": result.declaration_id,
+                                "risk": round(result.risk.score, 3),
+                                "channel": risk_pb.Channel.Name(result.risk.channel),
+                                "reasons": list(result.risk.reasons),
+                            }
+                            if result.declaration_id
+                            else {}
+                        ),
                     }
                 )
             )

@@ -126,6 +126,9 @@ impl Customs {
         keep_images: KeepImages,
     ) -> Result<Self, CustomsError> {
         let last = store.last_risk_sequence()?;
+        for class in store.accuracy(None)? {
+            metrics().precision(&class.model, &class.class_name, class.precision());
+        }
         Ok(Self {
             feed: RiskFeed::new(Arc::clone(&store), last),
             store,

@@ -210,12 +210,16 @@ impl RiskPolicy {
                 .then_with(|| a.class_name.cmp(&b.class_name))
         });
 
-        let score = 1.0
-            - (1.0 - prior)
+        // Without findings the score is the prior exactly (no rounding through 1 - (1 - p)).
+        let score = if findings.is_empty() {
+            prior
+        } else {
+            1.0 - (1.0 - prior)
                 * findings
                     .iter()
                     .map(|f| 1.0 - f.contribution.clamp(0.0, 1.0))
-                    .product::<f64>();
+                    .product::<f64>()
+        };
         let forcing = findings
             .iter()
             .find(|f| matches!(f.category, Category::Weapon | Category::Drugs));
