@@ -10,10 +10,14 @@ FEATURES := $(if $(filter 1,$(GPU)),--features cuda,)
 NVIDIA_LIBS := $(shell ls -d $(CURDIR)/.ort/python/nvidia/*/lib 2>/dev/null | tr '\n' ':')
 export LD_LIBRARY_PATH := $(NVIDIA_LIBS)$(LD_LIBRARY_PATH)
 
-.PHONY: setup build serve test fixtures model-data model-train model-eval model bench ceiling
+.PHONY: setup setup-browser build serve test fixtures model-data model-train model-eval model bench ceiling
 
 setup:
 	GPU=$(GPU) tools/setup.sh
+
+# Debian's chromium and chromium-driver, for the review screen's browser test.
+setup-browser:
+	tools/setup-browser.sh
 
 build: setup
 	$(CARGO) build --release --locked $(FEATURES)
@@ -21,7 +25,7 @@ build: setup
 serve: build
 	./target/release/xray-screen serve $(ARGS)
 
-test: setup
+test: setup setup-browser
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 	$(CARGO) check --locked --all-targets --features cuda

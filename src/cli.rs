@@ -154,7 +154,7 @@ pub struct ServeArgs {
     /// gRPC listen address.
     #[arg(long, env = "XRAY_GRPC_ADDR", default_value = "0.0.0.0:50051")]
     pub grpc_addr: SocketAddr,
-    /// HTTP listen address of the Prometheus metrics (`/metrics`).
+    /// HTTP listen address of the review screen (`/`) and the Prometheus metrics (`/metrics`).
     #[arg(long, env = "XRAY_HTTP_ADDR", default_value = "0.0.0.0:8080")]
     pub http_addr: SocketAddr,
     /// Scans one StreamScans stream may have in flight.

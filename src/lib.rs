@@ -24,3 +24,4 @@ pub mod risk;
 pub mod store;
 pub mod synth;
 pub mod telemetry;
+pub mod web;

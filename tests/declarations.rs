@@ -362,156 +362,131 @@ async fn a_false_alarm_verdict_lowers_the_score_and_is_audited() {
     );
 }
 
+/// Asserts that a call failed with `code` and a message containing `words`.
+fn refused<T: std::fmt::Debug>(result: Result<T, tonic::Status>, code: Code, words: &str) {
+    let e = result.expect_err(words);
+    assert_eq!(e.code(), code, "{}", e.message());
+    assert!(
+        e.message().contains(words),
+        "{:?} lacks {words:?}",
+        e.message()
+    );
+}
+
+fn verdict(scan_id: &str, detection: Option<u32>, inspector: &str) -> SubmitVerdictRequest {
+    SubmitVerdictRequest {
+        scan_id: scan_id.into(),
+        detections: detection
+            .map(|detection_id| DetectionJudgement {
+                detection_id,
+                verdict: DetectionVerdict::Confirmed as i32,
+            })
+            .into_iter()
+            .collect(),
+        decision: if detection.is_none() {
+            ScanDecision::Seized as i32
+        } else {
+            0
+        },
+        inspector_id: inspector.into(),
+        ..Default::default()
+    }
+}
+
 #[tokio::test]
 async fn bad_input_gets_a_clear_error() {
     let server = start();
     let mut c = clients(&server).await;
     c.register(declaration("D-OK", &["6109"], 0.1)).await;
     c.inspect(scan_of("ok-1", "D-OK", Shows::Pistol)).await;
+    let register = |d: Declaration| RegisterDeclarationRequest {
+        declaration: Some(d),
+    };
 
-    let unknown = c
-        .inspection
-        .inspect(scan_of("x-1", "D-NOPE", Shows::Pistol))
-        .await
-        .expect_err("unknown declaration");
-    assert_eq!(unknown.code(), Code::NotFound);
-    assert!(
-        unknown
-            .message()
-            .contains("declaration D-NOPE is not registered"),
-        "{}",
-        unknown.message()
+    refused(
+        c.inspection
+            .inspect(scan_of("x-1", "D-NOPE", Shows::Pistol))
+            .await,
+        Code::NotFound,
+        "declaration D-NOPE is not registered",
     );
-
     let mut bad_hs = declaration("D-BAD", &["6109"], 0.1);
     bad_hs.items[0].hs_code = "24A2".into();
-    let e = c
-        .declarations
-        .register_declaration(RegisterDeclarationRequest {
-            declaration: Some(bad_hs),
-        })
-        .await
-        .expect_err("malformed HS code");
-    assert_eq!(e.code(), Code::InvalidArgument);
-    assert!(
-        e.message().contains("items[0].hs_code")
-            && e.message().contains("\"24A2\" is not an HS code"),
-        "{}",
-        e.message()
+    refused(
+        c.declarations.register_declaration(register(bad_hs)).await,
+        Code::InvalidArgument,
+        "declaration.items[0].hs_code: \"24A2\" is not an HS code",
     );
-
-    let e = c
-        .declarations
-        .register_declaration(RegisterDeclarationRequest {
-            declaration: Some(declaration("D-P", &[], 1.5)),
-        })
-        .await
-        .expect_err("prior out of range");
-    assert_eq!(e.code(), Code::InvalidArgument);
-    assert!(
-        e.message().contains("prior_risk 1.5 is outside 0..1"),
-        "{}",
-        e.message()
+    refused(
+        c.declarations
+            .register_declaration(register(declaration("D-P", &[], 1.5)))
+            .await,
+        Code::InvalidArgument,
+        "prior_risk 1.5 is outside 0..1",
     );
-
     // The same declaration again is a safe retry; other content under its id is refused.
     c.register(declaration("D-OK", &["6109"], 0.1)).await;
-    let e = c
-        .declarations
-        .register_declaration(RegisterDeclarationRequest {
-            declaration: Some(declaration("D-OK", &["6109"], 0.5)),
-        })
-        .await
-        .expect_err("conflict");
-    assert_eq!(e.code(), Code::AlreadyExists);
-
-    let e = c
-        .review
-        .submit_verdict(SubmitVerdictRequest {
-            scan_id: "ok-1".into(),
-            detections: vec![DetectionJudgement {
-                detection_id: 9,
-                verdict: DetectionVerdict::Confirmed as i32,
-            }],
-            inspector_id: "insp-1".into(),
-            ..Default::default()
-        })
-        .await
-        .expect_err("no such detection");
-    assert_eq!(e.code(), Code::InvalidArgument);
-    assert!(
-        e.message().contains("scan ok-1 has no detection 9"),
-        "{}",
-        e.message()
+    refused(
+        c.declarations
+            .register_declaration(register(declaration("D-OK", &["6109"], 0.5)))
+            .await,
+        Code::AlreadyExists,
+        "declaration D-OK is already registered with other content",
     );
-
-    let e = c
-        .review
-        .submit_verdict(SubmitVerdictRequest {
-            scan_id: "ok-1".into(),
-            decision: ScanDecision::Seized as i32,
-            ..Default::default()
-        })
-        .await
-        .expect_err("no inspector");
-    assert_eq!(e.code(), Code::InvalidArgument);
-    assert!(
-        e.message().contains("inspector_id is empty"),
-        "{}",
-        e.message()
+    refused(
+        c.review
+            .submit_verdict(verdict("ok-1", Some(9), "insp-1"))
+            .await,
+        Code::InvalidArgument,
+        "scan ok-1 has no detection 9",
     );
-
-    let e = c
-        .review
-        .submit_verdict(SubmitVerdictRequest {
-            scan_id: "nope".into(),
-            decision: ScanDecision::Seized as i32,
-            inspector_id: "insp-1".into(),
-            ..Default::default()
-        })
-        .await
-        .expect_err("unknown scan");
-    assert_eq!(e.code(), Code::NotFound);
-
-    let e = c
-        .declarations
-        .get_declaration(GetDeclarationRequest {
-            id: "D-NOPE".into(),
-        })
-        .await
-        .expect_err("unknown declaration");
-    assert_eq!(e.code(), Code::NotFound);
+    refused(
+        c.review.submit_verdict(verdict("ok-1", None, "")).await,
+        Code::InvalidArgument,
+        "inspector_id is empty",
+    );
+    refused(
+        c.review
+            .submit_verdict(verdict("nope", None, "insp-1"))
+            .await,
+        Code::NotFound,
+        "scan nope is not stored",
+    );
+    refused(
+        c.declarations
+            .get_declaration(GetDeclarationRequest {
+                id: "D-NOPE".into(),
+            })
+            .await,
+        Code::NotFound,
+        "declaration D-NOPE is not registered",
+    );
+    refused(
+        c.review
+            .list_flagged(ListFlaggedRequest {
+                page_token: "abc".into(),
+                ..Default::default()
+            })
+            .await,
+        Code::InvalidArgument,
+        "page_token \"abc\"",
+    );
 
     // A scan id already stored for another declaration is refused; for its own declaration
     // the stored result comes back without a second count.
-    let e = c
-        .inspection
-        .inspect(scan_of("ok-1", "D-FA", Shows::Pistol))
-        .await
-        .expect_err("unknown declaration first");
-    assert_eq!(e.code(), Code::NotFound);
     c.register(declaration("D-OTHER", &[], 0.1)).await;
-    let e = c
-        .inspection
-        .inspect(scan_of("ok-1", "D-OTHER", Shows::Pistol))
-        .await
-        .expect_err("scan id taken");
-    assert_eq!(e.code(), Code::AlreadyExists);
+    refused(
+        c.inspection
+            .inspect(scan_of("ok-1", "D-OTHER", Shows::Pistol))
+            .await,
+        Code::AlreadyExists,
+        "scan_id ok-1 is already stored for declaration D-OK",
+    );
     let before = c.get("D-OK").await;
     let again = c.inspect(scan_of("ok-1", "D-OK", Shows::Pistol)).await;
     assert_eq!(again.batch_size, 0, "answered from the store");
     assert_eq!(again.risk, before.risk);
     assert_eq!(c.get("D-OK").await.scans.len(), 1);
-
-    let e = c
-        .review
-        .list_flagged(ListFlaggedRequest {
-            page_token: "abc".into(),
-            ..Default::default()
-        })
-        .await
-        .expect_err("bad token");
-    assert_eq!(e.code(), Code::InvalidArgument);
 }
 
 /// Reads `n` changes from a WatchRisk stream (at most 30 s).

@@ -23,6 +23,7 @@ use crate::{
     metrics::{metrics, serve_http},
     pipeline::Inspector,
     risk::load_taxonomies,
+    web::review_router,
 };
 
 /// Settings of the network edge.
@@ -68,11 +69,13 @@ pub async fn serve(
     };
 
     let http = match config.http_addr {
-        Some(addr) => Some(tokio::spawn(
-            serve_http(addr, stopped())
+        Some(addr) => {
+            let routes = review_router(customs.clone(), config.limits);
+            let server = serve_http(addr, routes, stopped())
                 .await
-                .with_context(|| format!("cannot serve metrics on {addr} (--http-addr)"))?,
-        )),
+                .with_context(|| format!("cannot serve HTTP on {addr} (--http-addr)"))?;
+            Some(tokio::spawn(server))
+        }
         None => None,
     };
 

@@ -7,7 +7,7 @@ mod feed;
 
 use std::sync::{Arc, OnceLock};
 
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 
 use crate::{
     declaration::{
@@ -104,6 +104,25 @@ pub struct VerdictRequest {
     pub comment: String,
 }
 
+/// What the review screen is told about as it happens.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ReviewEvent {
+    /// A scan with an alarm was stored.
+    Flagged {
+        scan_id: String,
+        declaration_id: String,
+    },
+    /// A verdict was stored.
+    Verdict {
+        scan_id: String,
+        declaration_id: String,
+    },
+}
+
+/// Review events buffered per listener before the slowest one is told to reload.
+const REVIEW_EVENT_BUFFER: usize = 256;
+
 /// Longest inspector id and comment, in bytes.
 const MAX_INSPECTOR_ID_BYTES: usize = 128;
 const MAX_COMMENT_BYTES: usize = 4096;
@@ -117,6 +136,7 @@ pub struct Customs {
     taxonomies: Arc<OnceLock<Taxonomies>>,
     keep_images: KeepImages,
     feed: RiskFeed,
+    events: broadcast::Sender<ReviewEvent>,
 }
 
 impl Customs {
@@ -135,6 +155,7 @@ impl Customs {
             policy,
             taxonomies: Arc::default(),
             keep_images,
+            events: broadcast::channel(REVIEW_EVENT_BUFFER).0,
         })
     }
 
@@ -286,6 +307,12 @@ impl Customs {
         if let Some(change) = &outcome.change {
             self.feed.published(change);
         }
+        if inspection.alarm {
+            let _ = self.events.send(ReviewEvent::Flagged {
+                scan_id: inspection.scan_id.clone(),
+                declaration_id: outcome.state.declaration.id.clone(),
+            });
+        }
         Ok(outcome.state)
     }
 
@@ -357,6 +384,10 @@ impl Customs {
         if let Some(change) = &outcome.change {
             self.feed.published(change);
         }
+        let _ = self.events.send(ReviewEvent::Verdict {
+            scan_id: scan.scan_id.clone(),
+            declaration_id: scan.declaration_id.clone(),
+        });
         Ok((outcome.state, audit_seq))
     }
 
@@ -405,6 +436,11 @@ impl Customs {
         let before = now_ms() - i64::from(days) * 86_400_000;
         self.blocking(move |store| Ok(store.purge_images(before)?))
             .await
+    }
+
+    /// Flagged scans and verdicts as they are stored.
+    pub fn review_events(&self) -> broadcast::Receiver<ReviewEvent> {
+        self.events.subscribe()
     }
 
     /// Risk changes from the store, then live ones; see [`RiskFeed::subscribe`].

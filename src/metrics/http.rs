@@ -1,4 +1,5 @@
-//! The HTTP port: `/metrics` in the OpenMetrics text format that Prometheus scrapes.
+//! The HTTP port: `/metrics` in the OpenMetrics text format that Prometheus scrapes, beside
+//! whatever other routes the caller serves there (the review screen).
 
 use std::{future::Future, net::SocketAddr};
 
@@ -13,17 +14,21 @@ async fn metrics_text() -> impl IntoResponse {
     )
 }
 
-/// Binds `addr`, prints `metrics on http://ADDR/metrics` on stdout (with port 0, ADDR has
-/// the chosen port), and serves until `shutdown` resolves.
+/// Binds `addr`, prints `metrics on http://ADDR/metrics` and `review screen on http://ADDR/`
+/// on stdout (with port 0, ADDR has the chosen port), and serves `/metrics` and `routes` until `shutdown` resolves.
 pub async fn serve_http(
     addr: SocketAddr,
+    routes: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<impl Future<Output = std::io::Result<()>>> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
     tracing::info!(addr = %bound, "metrics served over HTTP");
     println!("metrics on http://{bound}/metrics");
-    let app = Router::new().route("/metrics", get(metrics_text));
+    println!("review screen on http://{bound}/");
+    let app = Router::new()
+        .route("/metrics", get(metrics_text))
+        .merge(routes);
     Ok(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)

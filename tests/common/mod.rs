@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod webdriver;
+
 use std::{
     io::{BufRead, BufReader, Cursor},
     path::{Path, PathBuf},

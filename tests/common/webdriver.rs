@@ -1,0 +1,209 @@
+//! Just enough of the W3C WebDriver protocol to drive Debian's headless Chromium through
+//! chromedriver from a test: a session, navigation, scripts, key presses and screenshots.
+
+use std::{
+    io::{BufRead, BufReader},
+    net::TcpListener,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use base64::Engine;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Where chromedriver is (`CHROMEDRIVER` overrides; `make test` installs Debian's).
+fn chromedriver_path() -> String {
+    std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".to_string())
+}
+
+fn chromium_path() -> String {
+    std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_string())
+}
+
+/// A chromedriver process, killed on drop.
+pub struct Driver {
+    child: Child,
+    pub port: u16,
+}
+
+impl Driver {
+    pub fn start() -> Driver {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let path = chromedriver_path();
+        let mut child = Command::new(&path)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start {path} ({e}): run `make setup-browser` (Debian's chromium and chromium-driver)")
+            });
+        let stdout = child.stdout.take().expect("piped");
+        let mut lines = BufReader::new(stdout).lines();
+        let started = lines
+            .by_ref()
+            .map_while(Result::ok)
+            .any(|l| l.contains("started successfully"));
+        assert!(started, "chromedriver did not start");
+        // Keep draining its output so that it never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Driver { child, port }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One browser session.
+pub struct Browser {
+    port: u16,
+    session: String,
+}
+
+async fn request(port: u16, method: &str, path: &str, body: Option<&Value>) -> Value {
+    let payload = body.map(|b| b.to_string()).unwrap_or_default();
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("chromedriver answers");
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        payload.len()
+    );
+    stream.write_all(head.as_bytes()).await.expect("write");
+    stream.write_all(payload.as_bytes()).await.expect("write");
+    // chromedriver may keep the connection open: read the head, then Content-Length bytes.
+    let read = async {
+        let mut buffer = Vec::new();
+        let mut chunk = [0u8; 64 * 1024];
+        loop {
+            if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&buffer[..end]).to_string();
+                let length = head
+                    .lines()
+                    .find_map(|l| {
+                        let (k, v) = l.split_once(':')?;
+                        k.eq_ignore_ascii_case("content-length")
+                            .then(|| v.trim().parse::<usize>().ok())?
+                    })
+                    .expect("Content-Length");
+                while buffer.len() < end + 4 + length {
+                    let n = stream.read(&mut chunk).await.expect("read");
+                    assert!(n > 0, "chromedriver closed early");
+                    buffer.extend_from_slice(&chunk[..n]);
+                }
+                let body = String::from_utf8(buffer[end + 4..end + 4 + length].to_vec())
+                    .expect("UTF-8 body");
+                return (head, body);
+            }
+            let n = stream.read(&mut chunk).await.expect("read");
+            assert!(n > 0, "chromedriver closed before answering");
+            buffer.extend_from_slice(&chunk[..n]);
+        }
+    };
+    let (head, body) = tokio::time::timeout(Duration::from_secs(60), read)
+        .await
+        .unwrap_or_else(|_| panic!("{method} {path}: no answer from chromedriver in 60 s"));
+    let body = body.as_str();
+    let value: Value = serde_json::from_str(body)
+        .unwrap_or_else(|e| panic!("{method} {path}: {e}: {head}\n{body}"));
+    if !head.starts_with("HTTP/1.1 200") {
+        panic!("{method} {path}: {head}\n{value}");
+    }
+    value["value"].clone()
+}
+
+impl Browser {
+    /// A headless Chromium window of `width` x `height`.
+    pub async fn open(driver: &Driver, width: u32, height: u32) -> Browser {
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": chromium_path(),
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu",
+                    "--disable-background-networking", "--disable-component-update",
+                    "--disable-dev-shm-usage", format!("--window-size={width},{height}"),
+                ],
+            },
+        }}});
+        let value = request(driver.port, "POST", "/session", Some(&caps)).await;
+        let session = value["sessionId"]
+            .as_str()
+            .expect("a session id")
+            .to_string();
+        Browser {
+            port: driver.port,
+            session,
+        }
+    }
+
+    async fn call(&self, method: &str, command: &str, body: Option<Value>) -> Value {
+        let path = format!("/session/{}{command}", self.session);
+        request(self.port, method, &path, body.as_ref()).await
+    }
+
+    pub async fn goto(&self, url: &str) {
+        self.call("POST", "/url", Some(json!({ "url": url }))).await;
+    }
+
+    /// Runs `script` (a function body; `arguments` are `args`) and returns its value.
+    pub async fn eval(&self, script: &str, args: Value) -> Value {
+        self.call(
+            "POST",
+            "/execute/sync",
+            Some(json!({ "script": script, "args": args })),
+        )
+        .await
+    }
+
+    /// Polls `script` until it returns true (at most `within`).
+    pub async fn wait_for(&self, what: &str, script: &str, within: Duration) {
+        let until = Instant::now() + within;
+        loop {
+            if self.eval(script, json!([])).await == Value::Bool(true) {
+                return;
+            }
+            if Instant::now() > until {
+                let page = self.eval("return document.body.innerText", json!([])).await;
+                panic!("waited {within:?} for {what}; the page reads:\n{page}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Presses and releases each key in turn, as a person at the keyboard would (WebDriver
+    /// key values: "\u{E00C}" is Escape).
+    pub async fn keys(&self, keys: &str) {
+        let actions: Vec<Value> = keys
+            .chars()
+            .flat_map(|k| {
+                [
+                    json!({"type": "keyDown", "value": k.to_string()}),
+                    json!({"type": "keyUp", "value": k.to_string()}),
+                ]
+            })
+            .collect();
+        let body = json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]});
+        self.call("POST", "/actions", Some(body)).await;
+    }
+
+    /// A PNG of the window.
+    pub async fn screenshot(&self) -> Vec<u8> {
+        let b64 = self.call("GET", "/screenshot", None).await;
+        base64::engine::general_purpose::STANDARD
+            .decode(b64.as_str().expect("base64 text"))
+            .expect("base64")
+    }
+
+    pub async fn close(self) {
+        self.call("DELETE", "", None).await;
+    }
+}
