@@ -341,3 +341,111 @@ async fn review_flow() {
         .await;
     browser.close().await;
 }
+
+/// The review screen's API refuses what it cannot do with a status and a sentence.
+#[tokio::test]
+async fn the_review_api_answers_bad_requests_with_a_reason() {
+    let server = Server::start(&repo("tests/fixtures/risk"), &[]);
+    let port: u16 = server
+        .metrics_url
+        .trim_start_matches("http://")
+        .split(['/', ':'])
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .expect("the HTTP port");
+    let channel = server.channel().await;
+    DeclarationsClient::new(channel)
+        .register_declaration(RegisterDeclarationRequest {
+            declaration: Some(declaration("D-API", "6109", "shirts", 0.1)),
+        })
+        .await
+        .expect("registers");
+    let red = image::DynamicImage::ImageRgb8(image::ImageBuffer::from_pixel(
+        64,
+        64,
+        image::Rgb([255, 0, 0]),
+    ));
+    server
+        .client()
+        .await
+        .inspect(Scan {
+            scan_id: "api-1".into(),
+            declaration_id: "D-API".into(),
+            image: encode(&red, image::ImageFormat::Png).into(),
+            ..Default::default()
+        })
+        .await
+        .expect("inspects");
+
+    let (status, page) = http(port, "GET", "/", None).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("<script src=\"/assets/review.js\">"));
+    let (status, queue) = http(port, "GET", "/api/flagged?channel=red", None).await;
+    assert_eq!(status, 200);
+    let queue: Value = serde_json::from_str(&queue).expect("JSON");
+    assert_eq!(queue[0]["scan_id"], "api-1");
+
+    let cases = [
+        (
+            "GET",
+            "/api/flagged?channel=purple",
+            None,
+            400,
+            "channel \"purple\" is not green, yellow or red",
+        ),
+        (
+            "GET",
+            "/api/scans/nope",
+            None,
+            404,
+            "scan nope is not stored",
+        ),
+        (
+            "GET",
+            "/api/scans/api-1/image?palette=neon",
+            None,
+            400,
+            "unknown palette \"neon\"",
+        ),
+        (
+            "POST",
+            "/api/scans/api-1/verdict",
+            Some(json!({"inspector_id": "", "decision": "cleared"})),
+            400,
+            "inspector_id is empty",
+        ),
+        (
+            "POST",
+            "/api/scans/api-1/verdict",
+            Some(
+                json!({"inspector_id": "insp-1", "detections": [{"detection_id": 7, "verdict": "confirmed"}]}),
+            ),
+            400,
+            "scan api-1 has no detection 7",
+        ),
+    ];
+    for (method, path, body, want, words) in cases {
+        let (status, answer) = http(port, method, path, body.as_ref()).await;
+        assert_eq!(status, want, "{method} {path}: {answer}");
+        let error: Value = serde_json::from_str(&answer).expect("a JSON error");
+        let message = error["error"].as_str().expect("an error sentence");
+        assert!(
+            message.contains(words),
+            "{method} {path}: {answer} lacks {words:?}"
+        );
+    }
+    let (status, answer) = http(
+        port,
+        "POST",
+        "/api/scans/api-1/verdict",
+        Some(&json!({"inspector_id": "insp-1", "decision": "seized", "comment": "pistol held"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let answer: Value = serde_json::from_str(&answer).expect("JSON");
+    assert_eq!(answer["channel"], "red");
+    assert!(
+        answer["score"].as_f64().expect("score") > 0.8,
+        "seized: the pistol counts as confirmed"
+    );
+}

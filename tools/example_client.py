@@ -7,6 +7,8 @@ kept in the repository.
     .venv/bin/python tools/example_client.py scan.png [more.png ...] [--addr 127.0.0.1:50051]
     .venv/bin/python tools/example_client.py scan.raw --raw 1024x768x2   # raw u16 dual-energy
     .venv/bin/python tools/example_client.py bag.png --declaration D-1     # a registered declaration
+    .venv/bin/python tools/example_client.py test-images/*.png --declaration D-1 --register
+        # registers D-1 first (T-shirts, HS 6109.10, prior risk 0.1), for trying the review screen
 """
 
 import argparse
@@ -21,8 +23,8 @@ from grpc_tools import protoc
 ROOT = Path(__file__).resolve().parent.parent
 PROTO_DIR = ROOT / "proto"
 PROTO = "xray/v1/inspection.proto"
-# inspection.proto imports it.
-PROTOS = [PROTO, "xray/v1/risk.proto"]
+# inspection.proto imports risk.proto; declarations.proto is for --register.
+PROTOS = [PROTO, "xray/v1/risk.proto", "xray/v1/declarations.proto"]
 
 
 def load_stubs(out: Path):
@@ -32,9 +34,25 @@ def load_stubs(out: Path):
     if protoc.main(args) != 0:
         sys.exit(f"cannot compile {PROTO_DIR / PROTO}")
     sys.path.insert(0, str(out))
-    from xray.v1 import inspection_pb2, inspection_pb2_grpc, risk_pb2  # noqa: E402
+    from xray.v1 import declarations_pb2, declarations_pb2_grpc, inspection_pb2, inspection_pb2_grpc, risk_pb2  # noqa: E402
 
-    return inspection_pb2, inspection_pb2_grpc, risk_pb2
+    return inspection_pb2, inspection_pb2_grpc, risk_pb2, (declarations_pb2, declarations_pb2_grpc)
+
+
+def register(pb, stub, declaration_id: str) -> None:
+    """Registers an example declaration of T-shirts; one already there is kept."""
+    declaration = pb.Declaration(
+        id=declaration_id, declarant="Example Importer Ltd", origin_country="CN", destination_country="DE",
+        transport_mode=pb.SEA, prior_risk=0.1,
+        items=[pb.DeclaredItem(hs_code="6109.10", description="cotton T-shirts", quantity=500, value=2500)],
+    )
+    try:
+        view = stub.RegisterDeclaration(pb.RegisterDeclarationRequest(declaration=declaration), timeout=30)
+        print(json.dumps({"registered": declaration_id, "risk": round(view.risk.score, 3)}))
+    except grpc.RpcError as e:
+        if e.code() != grpc.StatusCode.ALREADY_EXISTS:
+            sys.exit(f"cannot register {declaration_id}: {e.code().name}: {e.details()}")
+        print(json.dumps({"registered": declaration_id, "note": "already registered with other content; kept"}))
 
 
 def main() -> int:
@@ -45,11 +63,17 @@ def main() -> int:
     parser.add_argument("--raw", help="WIDTHxHEIGHTxCHANNELS for raw little-endian u16 files")
     parser.add_argument("--min-confidence", type=float)
     parser.add_argument("--declaration", help="the registered declaration the scans belong to (prints its new risk)")
+    parser.add_argument("--register", action="store_true",
+                        help="register --declaration first: T-shirts (HS 6109.10), prior risk 0.1 (kept if it exists)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
-        pb, pb_grpc, risk_pb = load_stubs(Path(tmp))
+        pb, pb_grpc, risk_pb, (decl_pb, decl_grpc) = load_stubs(Path(tmp))
         channel = grpc.insecure_channel(args.addr, options=[("grpc.max_send_message_length", 256 << 20)])
+        if args.register:
+            if not args.declaration:
+                sys.exit("--register needs --declaration ID")
+            register(decl_pb, decl_grpc.DeclarationsStub(channel), args.declaration)
         client = pb_grpc.InspectionStub(channel)
         failures = 0
         for path in args.files:

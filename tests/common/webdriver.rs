@@ -1,4 +1,4 @@
-//! Just enough of the W3C WebDriver protocol to drive Debian's headless Chromium through
+//! A small HTTP/1.1 client, and just enough of the W3C WebDriver protocol to drive Debian's headless Chromium through
 //! chromedriver from a test: a session, navigation, scripts, key presses and screenshots.
 
 use std::{
@@ -68,24 +68,30 @@ pub struct Browser {
     session: String,
 }
 
-async fn request(port: u16, method: &str, path: &str, body: Option<&Value>) -> Value {
+/// One HTTP/1.1 request to 127.0.0.1:`port`; the status code and the body. Reads exactly
+/// Content-Length bytes (chromedriver keeps connections open).
+pub async fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> (u16, String) {
     let payload = body.map(|b| b.to_string()).unwrap_or_default();
-    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .expect("chromedriver answers");
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        payload.len()
-    );
-    stream.write_all(head.as_bytes()).await.expect("write");
-    stream.write_all(payload.as_bytes()).await.expect("write");
-    // chromedriver may keep the connection open: read the head, then Content-Length bytes.
-    let read = async {
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .expect("the HTTP server answers");
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            payload.len()
+        );
+        stream.write_all(head.as_bytes()).await.expect("write");
+        stream.write_all(payload.as_bytes()).await.expect("write");
         let mut buffer = Vec::new();
         let mut chunk = [0u8; 64 * 1024];
         loop {
             if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
                 let head = String::from_utf8_lossy(&buffer[..end]).to_string();
+                let status = head
+                    .split_whitespace()
+                    .nth(1)
+                    .and_then(|s| s.parse::<u16>().ok())
+                    .expect("a status code");
                 let length = head
                     .lines()
                     .find_map(|l| {
@@ -96,27 +102,28 @@ async fn request(port: u16, method: &str, path: &str, body: Option<&Value>) -> V
                     .expect("Content-Length");
                 while buffer.len() < end + 4 + length {
                     let n = stream.read(&mut chunk).await.expect("read");
-                    assert!(n > 0, "chromedriver closed early");
+                    assert!(n > 0, "the connection closed early");
                     buffer.extend_from_slice(&chunk[..n]);
                 }
-                let body = String::from_utf8(buffer[end + 4..end + 4 + length].to_vec())
-                    .expect("UTF-8 body");
-                return (head, body);
+                let body = String::from_utf8_lossy(&buffer[end + 4..end + 4 + length]).to_string();
+                return (status, body);
             }
             let n = stream.read(&mut chunk).await.expect("read");
-            assert!(n > 0, "chromedriver closed before answering");
+            assert!(n > 0, "the connection closed before an answer");
             buffer.extend_from_slice(&chunk[..n]);
         }
     };
-    let (head, body) = tokio::time::timeout(Duration::from_secs(60), read)
+    tokio::time::timeout(Duration::from_secs(60), exchange)
         .await
-        .unwrap_or_else(|_| panic!("{method} {path}: no answer from chromedriver in 60 s"));
-    let body = body.as_str();
-    let value: Value = serde_json::from_str(body)
-        .unwrap_or_else(|e| panic!("{method} {path}: {e}: {head}\n{body}"));
-    if !head.starts_with("HTTP/1.1 200") {
-        panic!("{method} {path}: {head}\n{value}");
-    }
+        .unwrap_or_else(|_| panic!("{method} {path}: no answer in 60 s"))
+}
+
+/// A WebDriver command; its `value`.
+async fn request(port: u16, method: &str, path: &str, body: Option<&Value>) -> Value {
+    let (status, body) = http(port, method, path, body).await;
+    let value: Value = serde_json::from_str(&body)
+        .unwrap_or_else(|e| panic!("{method} {path}: {e}: {status}\n{body}"));
+    assert_eq!(status, 200, "{method} {path}: {value}");
     value["value"].clone()
 }
 
