@@ -6,7 +6,7 @@ use std::{future::Future, net::SocketAddr, sync::Arc};
 
 use anyhow::Context;
 use tokio::sync::watch;
-use tokio_stream::wrappers::TcpListenerStream;
+use tokio_stream::{StreamExt, wrappers::TcpListenerStream};
 use tonic::transport::Server;
 use tonic_health::ServingStatus;
 
@@ -116,6 +116,17 @@ pub async fn serve(
     let bound = listener.local_addr()?;
     tracing::info!(addr = %bound, "gRPC server bound; loading models");
     println!("bound grpc://{bound} (loading models)");
+    // Answers go out in several small HTTP/2 frames (headers, data, trailers); without
+    // TCP_NODELAY, Nagle's algorithm holds the later ones until the client's delayed ACK,
+    // about 40 ms on Linux.
+    let incoming = TcpListenerStream::new(listener).map(|conn| {
+        if let Ok(conn) = &conn
+            && let Err(e) = conn.set_nodelay(true)
+        {
+            tracing::warn!(error = %e, "cannot set TCP_NODELAY on a connection");
+        }
+        conn
+    });
     let grpc = tokio::spawn(
         Server::builder()
             .add_service(health_service)
@@ -124,7 +135,7 @@ pub async fn serve(
             .add_service(service)
             .add_service(declarations)
             .add_service(review)
-            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), stopped()),
+            .serve_with_incoming_shutdown(incoming, stopped()),
     );
 
     let inspector = tokio::task::spawn_blocking(load)
