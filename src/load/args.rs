@@ -85,6 +85,11 @@ pub struct LoadArgs {
     pub model: Option<String>,
     #[arg(long, value_enum, default_value_t = LoadPriority::Live)]
     pub priority: LoadPriority,
+    /// Spread the scans over this many declarations, registered first (`load-N`), so that
+    /// each is stored with its risk re-computed as at a customs portal (0: scans without a
+    /// declaration, only screened).
+    #[arg(long, default_value_t = 0)]
+    pub declarations: usize,
     /// Deadline of each call in milliseconds (sent as grpc-timeout; unary only).
     #[arg(long)]
     pub timeout_ms: Option<u64>,

@@ -22,7 +22,44 @@ use super::{
     images::{self, LoadImage},
     report::{Latency, ServerView},
 };
-use crate::api::proto::{self, Scan, inspection_client::InspectionClient};
+use crate::api::proto::{
+    self, Scan, declarations_client::DeclarationsClient, inspection_client::InspectionClient,
+};
+
+/// Registers `count` example declarations `load-0`, `load-1`, ... (kept when already there).
+async fn register_declarations(target: &str, count: usize) -> anyhow::Result<Vec<String>> {
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    let mut client = DeclarationsClient::connect(target.to_string())
+        .await
+        .with_context(|| format!("cannot connect to {target}"))?;
+    let mut ids = Vec::with_capacity(count);
+    for i in 0..count {
+        let id = format!("load-{i}");
+        let declaration = proto::Declaration {
+            id: id.clone(),
+            declarant: "load generator".into(),
+            transport_mode: proto::TransportMode::Courier as i32,
+            items: vec![proto::DeclaredItem {
+                hs_code: "6109.10".into(),
+                description: "T-shirts".into(),
+                quantity: 100.0,
+                value: 500.0,
+            }],
+            prior_risk: 0.1,
+            ..Default::default()
+        };
+        client
+            .register_declaration(proto::RegisterDeclarationRequest {
+                declaration: Some(declaration),
+            })
+            .await
+            .with_context(|| format!("cannot register declaration {id}"))?;
+        ids.push(id);
+    }
+    Ok(ids)
+}
 
 /// One finished call: its latency and gRPC code.
 type Outcome = (Duration, Code);
@@ -39,6 +76,11 @@ struct Plan {
     finished: AtomicUsize,
     /// With `--rate`: the shared pace every scan waits for before it is sent.
     pace: Option<tokio::sync::Mutex<tokio::time::Interval>>,
+    /// With `--declarations`: the declarations scans go to, in turn.
+    declarations: Vec<String>,
+    /// Makes scan ids unique across runs (a stored scan id sent again is answered from the
+    /// store without running the model).
+    run: String,
 }
 
 impl Plan {
@@ -61,11 +103,17 @@ impl Plan {
             return None;
         }
         let image = &self.images[n % self.images.len()];
+        let declaration_id = match self.declarations.len() {
+            0 => String::new(),
+            k => self.declarations[n % k].clone(),
+        };
         Some(Scan {
             scan_id: format!(
-                "load-{n}-{}",
+                "load-{}{n}-{}",
+                self.run,
                 image.name.chars().take(64).collect::<String>()
             ),
+            declaration_id,
             image: image.bytes.clone(),
             model: self.model.clone(),
             priority: self.priority as i32,
@@ -104,8 +152,16 @@ pub async fn run_load(args: &LoadArgs) -> anyhow::Result<LoadReport> {
         None
     };
 
+    let declarations = register_declarations(&args.target, args.declarations).await?;
+    let run = if declarations.is_empty() {
+        String::new()
+    } else {
+        format!("{}-", crate::declaration::now_ms())
+    };
     let before = scrape(&args.metrics_url).await;
     let plan = Arc::new(Plan {
+        declarations,
+        run,
         images,
         model: args.model.clone(),
         priority: match args.priority {
