@@ -372,6 +372,8 @@ function toggleAll() {
 // ---- wiring ----
 
 function onKey(e) {
+  // The help dialog is modal: its own keys (Esc closes it) and nothing behind it.
+  if ($("help").open) return;
   const typing = e.target.matches("input, textarea, select");
   if (e.key === "Escape") {
     if (typing) e.target.blur();
