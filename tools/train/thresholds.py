@@ -8,7 +8,7 @@ model card says they are chosen:
 - every other class: its best-F1 threshold on the labelled validation set, at least --floor.
 
 Detections are matched to labels greedily by score (same class, IoU >= 0.5), as the service's
-`eval` does. Prints a table and the `[[classes]]` thresholds to paste into model.toml.
+`eval` does. Prints a table; with --write, sets the thresholds in model.toml (in place).
 
     .venv-train/bin/python tools/train/thresholds.py --model runs/xray-detector/model.onnx \\
         --val data/synth-val --benign data/synth-val-benign --model-toml models/xray-detector/model.toml
@@ -113,6 +113,7 @@ def main():
     ap.add_argument("--model-toml", required=True, help="model.toml with the classes and their categories")
     ap.add_argument("--weapon-fa", type=float, default=0.04, help="highest weapon false-alarm rate on benign scans")
     ap.add_argument("--floor", type=float, default=0.2, help="lowest threshold for any class")
+    ap.add_argument("--write", action="store_true", help="write the thresholds into --model-toml")
     args = ap.parse_args()
 
     import onnxruntime as ort
@@ -150,6 +151,27 @@ def main():
     print(f"weapon false alarms on benign validation scans at these thresholds: {fa:.1%}")
     for c in range(nc):
         print(f"{classes[c]['name']} = {chosen[c]:.2f}")
+    if args.write:
+        write_thresholds(Path(args.model_toml), chosen)
+        print(f"wrote the thresholds into {args.model_toml}")
+
+
+def write_thresholds(path: Path, thresholds: list[float]) -> None:
+    """Replaces the `threshold = ...` line of each `[[classes]]` table, in order; the rest of
+    the file (comments included) stays as it is."""
+    lines = path.read_text().splitlines(keepends=True)
+    index = -1
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if stripped == "[[classes]]":
+            index += 1
+        elif stripped.startswith("[") and stripped != "[[classes]]":
+            index = -1 if not stripped.startswith("[[classes") else index
+        elif index >= 0 and stripped.startswith("threshold") and "=" in stripped:
+            lines[i] = f"threshold = {thresholds[index]:.2f}\n"
+    if index + 1 != len(thresholds):
+        raise SystemExit(f"{path}: found {index + 1} [[classes]] tables, expected {len(thresholds)}")
+    path.write_text("".join(lines))
 
 
 if __name__ == "__main__":
