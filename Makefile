@@ -80,7 +80,7 @@ model: model-data model-train model-thresholds model-eval
 # Benchmarks (see BENCHMARKS.md): criterion benches, then a server under load with the
 # model's in-process ceiling measured in the same run.
 bench: build
-	$(CARGO) bench --bench preprocess --bench postprocess --bench executor
+	$(CARGO) bench --bench preprocess --bench postprocess --bench executor --bench synth
 	MODELS=$(MODEL) tools/bench.sh
 
 ceiling: build

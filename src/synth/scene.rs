@@ -348,26 +348,3 @@ mod tests {
         assert!(col_has(b[0]) && col_has(b[2] - 1));
     }
 }
-
-#[cfg(test)]
-mod timing {
-    use super::*;
-
-    #[test]
-    #[ignore = "timing, for people"]
-    fn time_generation() {
-        let opts = SceneOptions::default();
-        let t = std::time::Instant::now();
-        let mut px = 0u64;
-        for i in 0..20 {
-            let s = generate_scan(1, i, &opts);
-            px += (s.width * s.height) as u64;
-        }
-        let el = t.elapsed().as_secs_f64();
-        println!(
-            "generate: {:.1} ms/scan, {:.2} Mpx/scan",
-            el * 1000.0 / 20.0,
-            px as f64 / 20e6
-        );
-    }
-}
