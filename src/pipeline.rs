@@ -23,7 +23,7 @@ use crate::{
     model::{LoadedModel, ModelError, ModelRegistry},
 };
 
-/// Longest accepted `scan_id`, in bytes.
+/// Longest accepted `scan_id` (and `declaration_id`, `portal_id`), in bytes.
 pub const MAX_SCAN_ID_BYTES: usize = 128;
 
 /// One scan to screen, as the API layer hands it over.
@@ -324,15 +324,22 @@ impl Inspector {
     }
 }
 
-fn validate(request: &ScanRequest) -> Result<(), InspectError> {
+/// Checks what a scan says about itself (ids, options) before anything is decoded or stored.
+pub fn validate(request: &ScanRequest) -> Result<(), InspectError> {
     if request.scan_id.is_empty() {
         return Err(InspectError::InvalidRequest("scan_id is empty".into()));
     }
-    if request.scan_id.len() > MAX_SCAN_ID_BYTES {
-        return Err(InspectError::InvalidRequest(format!(
-            "scan_id is {} bytes; at most {MAX_SCAN_ID_BYTES} are allowed",
-            request.scan_id.len()
-        )));
+    for (field, value) in [
+        ("scan_id", &request.scan_id),
+        ("declaration_id", &request.declaration_id),
+        ("portal_id", &request.portal_id),
+    ] {
+        if value.len() > MAX_SCAN_ID_BYTES {
+            return Err(InspectError::InvalidRequest(format!(
+                "{field} is {} bytes; at most {MAX_SCAN_ID_BYTES} are allowed",
+                value.len()
+            )));
+        }
     }
     if let Some(c) = request.min_confidence
         && !(0.0..=1.0).contains(&c)

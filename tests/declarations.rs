@@ -410,6 +410,20 @@ async fn bad_input_gets_a_clear_error() {
         Code::NotFound,
         "declaration D-NOPE is not registered",
     );
+    let mut long_portal = scan_of("x-2", "D-OK", Shows::Pistol);
+    long_portal.portal_id = "p".repeat(200);
+    refused(
+        c.inspection.inspect(long_portal).await,
+        Code::InvalidArgument,
+        "portal_id is 200 bytes; at most 128 are allowed",
+    );
+    refused(
+        c.inspection
+            .inspect(scan_of("", "D-OK", Shows::Pistol))
+            .await,
+        Code::InvalidArgument,
+        "scan_id is empty",
+    );
     let mut bad_hs = declaration("D-BAD", &["6109"], 0.1);
     bad_hs.items[0].hs_code = "24A2".into();
     refused(

@@ -19,7 +19,7 @@ use super::{
 use crate::{
     customs::{Customs, ScanArrival},
     declaration::now_ms,
-    pipeline::{InspectError, Inspector},
+    pipeline::{InspectError, Inspector, validate},
 };
 
 /// Where the service finds its `Inspector` once the models are loaded and warmed up.
@@ -46,8 +46,20 @@ async fn screen(
         let request = scan_request(scan, deadline)?;
         return Ok(inspector.inspect(request).await?.into());
     }
+    let arrival = ScanArrival {
+        declaration_id: scan.declaration_id.clone(),
+        portal_id: scan.portal_id.clone(),
+        view: scan.view,
+        encoding: scan.encoding,
+        channels: scan.channels,
+        image: scan.image.clone(),
+        received_ms: now_ms(),
+    };
+    // A malformed scan is refused before the store is asked anything.
+    let request = scan_request(scan, deadline)?;
+    validate(&request)?;
     if let Some((stored, state)) = customs
-        .admit_scan(&scan.scan_id, &scan.declaration_id)
+        .admit_scan(&request.scan_id, &request.declaration_id)
         .await?
     {
         return Ok(proto::InspectionResult {
@@ -63,16 +75,6 @@ async fn screen(
             ..Default::default()
         });
     }
-    let arrival = ScanArrival {
-        declaration_id: scan.declaration_id.clone(),
-        portal_id: scan.portal_id.clone(),
-        view: scan.view,
-        encoding: scan.encoding,
-        channels: scan.channels,
-        image: scan.image.clone(),
-        received_ms: now_ms(),
-    };
-    let request = scan_request(scan, deadline)?;
     let inspection = inspector.inspect(request).await?;
     let state = customs.record_scan(&inspection, arrival).await?;
     let mut result = proto::InspectionResult::from(inspection);
