@@ -112,9 +112,11 @@ pub fn write_dataset(args: &SynthArgs) -> anyhow::Result<DatasetSummary> {
         fs::create_dir_all(out.join(sub))
             .with_context(|| format!("creating {}", out.join(sub).display()))?;
     }
-    if !args.no_raw {
-        fs::create_dir_all(out.join("raw"))
-            .with_context(|| format!("creating {}", out.join("raw").display()))?;
+    for (wanted, sub) in [(!args.no_raw, "raw"), (args.draw_labels, "labelled")] {
+        if wanted {
+            fs::create_dir_all(out.join(sub))
+                .with_context(|| format!("creating {}", out.join(sub).display()))?;
+        }
     }
     let opts = args.scene_options();
     let palettes: Vec<Palette> = [
@@ -156,7 +158,7 @@ pub fn write_dataset(args: &SynthArgs) -> anyhow::Result<DatasetSummary> {
                     .iter()
                     .find(|p| p.name() == scan.palette)
                     .unwrap_or(&palettes[0]);
-                write_scan(&out, &scan, palette, !args.no_raw)?;
+                write_scan(&out, &scan, palette, !args.no_raw, args.draw_labels)?;
                 if scan.labels.is_empty() {
                     benign.fetch_add(1, Ordering::Relaxed);
                 }
@@ -182,19 +184,65 @@ pub fn write_dataset(args: &SynthArgs) -> anyhow::Result<DatasetSummary> {
     })
 }
 
-/// Writes one scan's image, raw TIFF, YOLO labels and JSON annotation.
-fn write_scan(out: &Path, scan: &SynthScan, palette: &Palette, raw: bool) -> anyhow::Result<()> {
+fn write_png(path: &Path, rgb: &[u8], w: u32, h: u32) -> anyhow::Result<()> {
+    let file = fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    PngEncoder::new_with_quality(BufWriter::new(file), CompressionType::Fast, FilterType::Sub)
+        .write_image(rgb, w, h, image::ExtendedColorType::Rgb8)
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+/// The scan's pixels with a one-pixel outline of each label box in its category's colour.
+fn with_label_boxes(rgb: &[u8], scan: &SynthScan) -> Vec<u8> {
+    let mut out = rgb.to_vec();
+    let w = scan.width as usize;
+    let mut put = |x: u32, y: u32, c: image::Rgb<u8>| {
+        let i = (y as usize * w + x as usize) * 3;
+        if let Some(px) = out.get_mut(i..i + 3) {
+            px.copy_from_slice(&c.0);
+        }
+    };
+    for l in &scan.labels {
+        let c = crate::draw::category_colour(CLASSES[l.class_id].1);
+        let [x1, y1, x2, y2] = l.bbox;
+        if x2 <= x1 || y2 <= y1 {
+            continue;
+        }
+        for x in x1..x2 {
+            put(x, y1, c);
+            put(x, y2 - 1, c);
+        }
+        for y in y1..y2 {
+            put(x1, y, c);
+            put(x2 - 1, y, c);
+        }
+    }
+    out
+}
+
+/// Writes one scan's image, raw TIFF, YOLO labels and JSON annotation (and, with
+/// `labelled`, the image with its label boxes drawn).
+fn write_scan(
+    out: &Path,
+    scan: &SynthScan,
+    palette: &Palette,
+    raw: bool,
+    labelled: bool,
+) -> anyhow::Result<()> {
     let id = scan_id(scan.seed, scan.index);
     let (w, h) = (scan.width, scan.height);
 
     let mut rgb = Vec::new();
     palette.render_dual(&scan.samples, &mut rgb);
-    let png_path = out.join("images").join(format!("{id}.png"));
-    let file =
-        fs::File::create(&png_path).with_context(|| format!("creating {}", png_path.display()))?;
-    PngEncoder::new_with_quality(BufWriter::new(file), CompressionType::Fast, FilterType::Sub)
-        .write_image(&rgb, w, h, image::ExtendedColorType::Rgb8)
-        .with_context(|| format!("writing {}", png_path.display()))?;
+    write_png(&out.join("images").join(format!("{id}.png")), &rgb, w, h)?;
+    if labelled {
+        let boxed = with_label_boxes(&rgb, scan);
+        write_png(
+            &out.join("labelled").join(format!("{id}.png")),
+            &boxed,
+            w,
+            h,
+        )?;
+    }
 
     if raw {
         let tiff = encode_dual_energy_tiff(w, h, &scan.samples).context("encoding the raw scan")?;
@@ -309,10 +357,33 @@ mod tests {
             max_width: 360,
             no_raw: false,
             threads: 2,
+            draw_labels: true,
             quiet: true,
         };
         let summary = write_dataset(&args).expect("data set written");
         assert_eq!(summary.scans, 3);
+        // The labelled copy is the image with each box's outline in its category's colour.
+        let scan = generate_scan(4, 0, &args.scene_options());
+        let id = scan_id(4, 0);
+        let plain = image::open(args.out.join("images").join(format!("{id}.png")))
+            .expect("image")
+            .to_rgb8();
+        let boxed = image::open(args.out.join("labelled").join(format!("{id}.png")))
+            .expect("labelled image")
+            .to_rgb8();
+        assert_eq!(plain.dimensions(), boxed.dimensions());
+        let label = scan
+            .labels
+            .first()
+            .expect("a threat in a scan with no benign fraction");
+        let colour = crate::draw::category_colour(CLASSES[label.class_id].1);
+        assert_eq!(*boxed.get_pixel(label.bbox[0], label.bbox[1]), colour);
+        let inside = (label.bbox[0] + label.bbox[2]) / 2;
+        let middle = (label.bbox[1] + label.bbox[3]) / 2;
+        assert_eq!(
+            boxed.get_pixel(inside, middle),
+            plain.get_pixel(inside, middle)
+        );
         let out = &args.out;
         for f in ["classes.txt", "data.yaml", "manifest.json"] {
             assert!(out.join(f).is_file(), "{f}");
@@ -359,66 +430,6 @@ mod tests {
         assert_eq!(classes.lines().count(), 7);
         let yaml = fs::read_to_string(out.join("data.yaml")).expect("yaml");
         assert!(yaml.contains("  6: currency"));
-    }
-}
-
-/// Preview for people: `XRAY_SYNTH_PREVIEW=DIR cargo test --release --lib synth::dataset::preview -- --ignored`
-/// writes a small data set to DIR and copies of the images with their label boxes drawn.
-#[cfg(test)]
-mod preview {
-    use super::*;
-
-    #[test]
-    #[ignore = "writes files for a person to look at"]
-    fn preview() {
-        let Ok(dir) = std::env::var("XRAY_SYNTH_PREVIEW") else {
-            return;
-        };
-        let count = std::env::var("XRAY_SYNTH_PREVIEW_COUNT")
-            .ok()
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(8);
-        let seed = std::env::var("XRAY_SYNTH_PREVIEW_SEED")
-            .ok()
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(1);
-        let args = SynthArgs {
-            seed,
-            count,
-            out: PathBuf::from(&dir),
-            start: 0,
-            benign_fraction: 0.15,
-            max_threats: 4,
-            min_width: 700,
-            max_width: 1400,
-            no_raw: std::env::var_os("XRAY_SYNTH_PREVIEW_RAW").is_none(),
-            threads: 0,
-            quiet: true,
-        };
-        let summary = write_dataset(&args).expect("written");
-        println!("{summary}");
-        let boxed = Path::new(&dir).join("boxed");
-        fs::create_dir_all(&boxed).expect("boxed dir");
-        for i in 0..(count as u64).min(16) {
-            let id = scan_id(seed, i);
-            let mut img = image::open(Path::new(&dir).join("images").join(format!("{id}.png")))
-                .expect("png")
-                .to_rgb8();
-            let scan = generate_scan(seed, i, &args.scene_options());
-            for l in &scan.labels {
-                let c = crate::draw::category_colour(CLASSES[l.class_id].1);
-                let [x1, y1, x2, y2] = l.bbox;
-                for x in x1..x2 {
-                    img.put_pixel(x, y1, c);
-                    img.put_pixel(x, y2 - 1, c);
-                }
-                for y in y1..y2 {
-                    img.put_pixel(x1, y, c);
-                    img.put_pixel(x2 - 1, y, c);
-                }
-            }
-            img.save(boxed.join(format!("{id}.png"))).expect("save");
-        }
     }
 }
 

@@ -72,6 +72,10 @@ pub struct SynthArgs {
     /// Worker threads (0: one per core).
     #[arg(long, env = "XRAY_SYNTH_THREADS", default_value_t = 0)]
     pub threads: usize,
+    /// Also write each scan with its label boxes drawn (colour by category) into labelled/,
+    /// to look at what the generator makes.
+    #[arg(long, env = "XRAY_SYNTH_DRAW_LABELS")]
+    pub draw_labels: bool,
     /// No progress bar (for logs and CI).
     #[arg(long, env = "XRAY_SYNTH_QUIET")]
     pub quiet: bool,
