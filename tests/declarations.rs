@@ -103,6 +103,14 @@ impl Clients {
             .into_inner()
     }
 
+    async fn watch(&mut self, after_sequence: Option<u64>) -> tonic::Streaming<proto::RiskChange> {
+        self.declarations
+            .watch_risk(WatchRiskRequest { after_sequence })
+            .await
+            .expect("subscribes")
+            .into_inner()
+    }
+
     async fn inspect(&mut self, scan: Scan) -> proto::InspectionResult {
         self.inspection
             .inspect(scan)
@@ -524,22 +532,8 @@ async fn take_changes(
 async fn watch_risk_streams_changes_in_order_and_a_resumed_subscriber_misses_none() {
     let server = start();
     let mut c = clients(&server).await;
-    let mut live = c
-        .declarations
-        .watch_risk(WatchRiskRequest {
-            after_sequence: None,
-        })
-        .await
-        .expect("subscribes")
-        .into_inner();
-    let mut first = c
-        .declarations
-        .watch_risk(WatchRiskRequest {
-            after_sequence: Some(0),
-        })
-        .await
-        .expect("subscribes")
-        .into_inner();
+    let mut live = c.watch(None).await;
+    let mut first = c.watch(Some(0)).await;
 
     // Each registration and each risk-moving scan is one change: 3 + 2 x 3 = 9.
     for d in ["W-1", "W-2", "W-3"] {
@@ -561,14 +555,7 @@ async fn watch_risk_streams_changes_in_order_and_a_resumed_subscriber_misses_non
     // More changes while it is away.
     c.register(declaration("W-4", &[], 0.5)).await;
     let resumed_from = seen.last().expect("some").sequence;
-    let mut resumed = c
-        .declarations
-        .watch_risk(WatchRiskRequest {
-            after_sequence: Some(resumed_from),
-        })
-        .await
-        .expect("resubscribes")
-        .into_inner();
+    let mut resumed = c.watch(Some(resumed_from)).await;
     let rest = take_changes(&mut resumed, 6).await;
     let all: Vec<u64> = seen.iter().chain(&rest).map(|c| c.sequence).collect();
     assert_eq!(all, (1..=10).collect::<Vec<u64>>());
@@ -659,14 +646,7 @@ async fn a_killed_server_loses_no_acknowledged_scan() {
     let risk = risk_of(&view);
     assert!(risk.sequence >= newest);
     assert_eq!(risk.channel, Channel::Red as i32);
-    let mut history = c
-        .declarations
-        .watch_risk(WatchRiskRequest {
-            after_sequence: Some(0),
-        })
-        .await
-        .expect("subscribes")
-        .into_inner();
+    let mut history = c.watch(Some(0)).await;
     let changes = take_changes(&mut history, usize::try_from(risk.sequence).expect("small")).await;
     assert_eq!(changes.last().map(|c| c.sequence), Some(risk.sequence));
     // The restarted server goes on storing.

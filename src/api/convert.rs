@@ -5,7 +5,7 @@ use std::time::Instant;
 use super::proto;
 use crate::{
     batching::Priority,
-    detect::Detection,
+    detect::{BoxXyxy, Detection},
     imaging::{Encoding, RawLayout},
     model::Category,
     pipeline::{InspectError, Inspection, ScanRequest},
@@ -27,19 +27,7 @@ pub fn scan_request(
             )));
         }
     };
-    let encoding = match proto::ImageEncoding::try_from(scan.encoding) {
-        Ok(proto::ImageEncoding::EncodingUnspecified) => None,
-        Ok(proto::ImageEncoding::Png) => Some(Encoding::Png),
-        Ok(proto::ImageEncoding::Jpeg) => Some(Encoding::Jpeg),
-        Ok(proto::ImageEncoding::Tiff) => Some(Encoding::Tiff),
-        Ok(proto::ImageEncoding::RawU16) => Some(Encoding::RawU16),
-        Err(_) => {
-            return Err(InspectError::InvalidRequest(format!(
-                "encoding {} is not a known ImageEncoding (PNG=1, JPEG=2, TIFF=3, RAW_U16=4)",
-                scan.encoding
-            )));
-        }
-    };
+    let encoding = image_encoding(scan.encoding).map_err(InspectError::InvalidRequest)?;
     if proto::View::try_from(scan.view).is_err() {
         return Err(InspectError::InvalidRequest(format!(
             "view {} is not a known View (SINGLE=1, TOP=2, SIDE=3)",
@@ -66,6 +54,29 @@ pub fn scan_request(
     })
 }
 
+/// An `xray.v1.ImageEncoding` value: None for ENCODING_UNSPECIFIED (sniff the bytes).
+pub fn image_encoding(value: i32) -> Result<Option<Encoding>, String> {
+    match proto::ImageEncoding::try_from(value) {
+        Ok(proto::ImageEncoding::EncodingUnspecified) => Ok(None),
+        Ok(proto::ImageEncoding::Png) => Ok(Some(Encoding::Png)),
+        Ok(proto::ImageEncoding::Jpeg) => Ok(Some(Encoding::Jpeg)),
+        Ok(proto::ImageEncoding::Tiff) => Ok(Some(Encoding::Tiff)),
+        Ok(proto::ImageEncoding::RawU16) => Ok(Some(Encoding::RawU16)),
+        Err(_) => Err(format!(
+            "encoding {value} is not a known ImageEncoding (PNG=1, JPEG=2, TIFF=3, RAW_U16=4)"
+        )),
+    }
+}
+
+pub(super) fn bounding_box(b: BoxXyxy) -> proto::BoundingBox {
+    proto::BoundingBox {
+        x1: b.x1,
+        y1: b.y1,
+        x2: b.x2,
+        y2: b.y2,
+    }
+}
+
 pub(super) fn category(c: Category) -> proto::Category {
     match c {
         Category::Weapon => proto::Category::Weapon,
@@ -80,12 +91,7 @@ fn detection(id: usize, d: Detection) -> proto::Detection {
         class_name: d.class_name,
         category: category(d.category) as i32,
         confidence: d.confidence,
-        r#box: Some(proto::BoundingBox {
-            x1: d.bbox.x1,
-            y1: d.bbox.y1,
-            x2: d.bbox.x2,
-            y2: d.bbox.y2,
-        }),
+        r#box: Some(bounding_box(d.bbox)),
         alarm: d.alarm,
         detection_id: u32::try_from(id).unwrap_or(u32::MAX),
     }

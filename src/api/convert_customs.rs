@@ -1,13 +1,12 @@
 //! Between the wire types of the Declarations and Review services and the customs types.
 
-use super::proto;
+use super::{convert::bounding_box, proto};
 use crate::{
     declaration::{
         Channel, CurrentRisk, Declaration, DeclarationState, DeclaredItem, DetectionVerdict,
         Evidence, Finding, HsCode, RiskChange, ScanDecision, StoredDetection, StoredScan,
         TransportMode,
     },
-    detect::BoxXyxy,
     store::{AuditEntry, ClassAccuracy, FlaggedScan},
 };
 
@@ -110,15 +109,6 @@ pub fn scan_decision(d: Option<ScanDecision>) -> proto::ScanDecision {
     }
 }
 
-fn bbox(b: BoxXyxy) -> proto::BoundingBox {
-    proto::BoundingBox {
-        x1: b.x1,
-        y1: b.y1,
-        x2: b.x2,
-        y2: b.y2,
-    }
-}
-
 pub fn risk(r: &CurrentRisk) -> proto::Risk {
     proto::Risk {
         score: r.assessment.score,
@@ -134,7 +124,7 @@ fn evidence(e: &Evidence) -> proto::Evidence {
         scan_id: e.scan_id.clone(),
         detection_id: e.detection_id,
         confidence: e.confidence,
-        r#box: Some(bbox(e.bbox)),
+        r#box: Some(bounding_box(e.bbox)),
         verdict: detection_verdict(e.verdict) as i32,
     }
 }
@@ -212,7 +202,7 @@ pub fn stored_detection(d: &StoredDetection) -> proto::Detection {
         class_name: d.class_name.clone(),
         category: super::convert::category(d.category) as i32,
         confidence: d.confidence,
-        r#box: Some(bbox(d.bbox)),
+        r#box: Some(bounding_box(d.bbox)),
         alarm: d.alarm,
         detection_id: d.id,
     }

@@ -12,6 +12,7 @@ mod review;
 mod server;
 mod status;
 
+pub use convert::image_encoding;
 pub use deadline::DEADLINE_MARGIN;
 pub use declarations::DeclarationsService;
 pub use inspection::{InspectionService, ReadyInspector};

@@ -6,9 +6,9 @@
 
 use std::sync::Arc;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
-use super::{CustomsError, SequenceWatch};
+use super::CustomsError;
 use crate::{declaration::RiskChange, store::Store};
 
 /// Changes read from the store at a time.
@@ -21,14 +21,15 @@ const SUBSCRIBER_BUFFER: usize = 64;
 #[derive(Clone)]
 pub struct RiskFeed {
     store: Arc<dyn Store>,
-    newest: Arc<SequenceWatch>,
+    /// The sequence number of the newest committed change.
+    newest: Arc<watch::Sender<u64>>,
 }
 
 impl RiskFeed {
     pub fn new(store: Arc<dyn Store>, newest: u64) -> Self {
         Self {
             store,
-            newest: Arc::new(SequenceWatch::new(newest)),
+            newest: Arc::new(watch::Sender::new(newest)),
         }
     }
 

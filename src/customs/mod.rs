@@ -7,7 +7,7 @@ mod feed;
 
 use std::sync::{Arc, OnceLock};
 
-use tokio::sync::{broadcast, watch};
+use tokio::sync::broadcast;
 
 use crate::{
     declaration::{
@@ -206,9 +206,9 @@ impl Customs {
             })
             .await?;
         match registration {
-            (Registration::New(change), _) => {
+            (Registration::New { state, change }, _) => {
                 self.feed.published(&change);
-                self.declaration(&id).await
+                Ok(*state)
             }
             (Registration::Existing(state), sent) if state.declaration == sent => Ok(*state),
             (Registration::Existing(_), _) => Err(CustomsError::DeclarationConflict(id)),
@@ -233,13 +233,20 @@ impl Customs {
         declaration_id: &str,
     ) -> Result<Option<(StoredScan, DeclarationState)>, CustomsError> {
         let (scan_id, declaration_id) = (scan_id.to_string(), declaration_id.to_string());
+        // On the path of every scan: the whole declaration (all its scans) is read only to
+        // answer a repeated scan from the store.
         self.blocking(move |store| {
-            let state = store
-                .declaration(&declaration_id)?
-                .ok_or_else(|| CustomsError::UnknownDeclaration(declaration_id.clone()))?;
+            if !store.is_registered(&declaration_id)? {
+                return Err(CustomsError::UnknownDeclaration(declaration_id));
+            }
             match store.scan(&scan_id)? {
                 None => Ok(None),
-                Some(scan) if scan.declaration_id == declaration_id => Ok(Some((scan, state))),
+                Some(scan) if scan.declaration_id == declaration_id => {
+                    let state = store
+                        .declaration(&declaration_id)?
+                        .ok_or_else(|| CustomsError::UnknownDeclaration(declaration_id.clone()))?;
+                    Ok(Some((scan, state)))
+                }
                 Some(scan) => Err(CustomsError::ScanConflict {
                     scan_id,
                     declaration_id: scan.declaration_id,
@@ -451,6 +458,3 @@ impl Customs {
         self.feed.subscribe(after)
     }
 }
-
-/// The watch channel type of the feed (the newest committed sequence number).
-pub(crate) type SequenceWatch = watch::Sender<u64>;

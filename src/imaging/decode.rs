@@ -163,8 +163,7 @@ fn decode_tiff(
     check_dimensions(width, height, limits)?;
     let colour = decoder.colortype().map_err(tiff_err)?;
     let samples = colour.num_samples();
-    let dual_energy = matches!(colour, ColorType::GrayA(_))
-        || matches!(colour, ColorType::Multiband { num_samples: 2, .. });
+    let dual_energy = tiff_dual_energy(colour);
     let supported = matches!(
         colour,
         ColorType::Gray(8 | 16) | ColorType::RGB(8 | 16) | ColorType::RGBA(8 | 16)
@@ -218,6 +217,24 @@ fn decode_tiff(
         rgb,
         source,
     })
+}
+
+/// Two samples a pixel: low and high energy.
+fn tiff_dual_energy(colour: ColorType) -> bool {
+    matches!(colour, ColorType::GrayA(_))
+        || matches!(colour, ColorType::Multiband { num_samples: 2, .. })
+}
+
+/// Whether an encoded scan holds dual-energy data (rendered through a palette), from its
+/// header alone: raw data with 2 channels, or a TIFF with 2 samples a pixel.
+pub fn is_dual_energy(bytes: &[u8], declared: Option<Encoding>, channels: u32) -> bool {
+    match declared.or_else(|| Encoding::sniff(bytes)) {
+        Some(Encoding::RawU16) => channels == 2,
+        Some(Encoding::Tiff) => tiff::decoder::Decoder::new(Cursor::new(bytes))
+            .and_then(|mut d| d.colortype())
+            .is_ok_and(tiff_dual_energy),
+        _ => false,
+    }
 }
 
 fn source_of(samples: u16, bits: u8) -> ScanSource {

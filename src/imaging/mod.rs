@@ -8,7 +8,7 @@ mod letterbox;
 mod palette;
 mod tiff_out;
 
-pub use decode::{DecodedScan, RawLayout, ScanSource, decode_scan};
+pub use decode::{DecodedScan, RawLayout, ScanSource, decode_scan, is_dual_energy};
 pub use error::ImagingError;
 pub use format::Encoding;
 pub use letterbox::{Letterbox, letterbox_into};

@@ -26,6 +26,22 @@ impl Category {
     }
 }
 
+impl std::str::FromStr for Category {
+    type Err = String;
+    /// The names `Display` writes (and model.toml uses).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "weapon" => Ok(Category::Weapon),
+            "drugs" => Ok(Category::Drugs),
+            "undeclared_goods" => Ok(Category::UndeclaredGoods),
+            "other" => Ok(Category::Other),
+            _ => Err(format!(
+                "category {s:?} is not weapon, drugs, undeclared_goods or other"
+            )),
+        }
+    }
+}
+
 impl fmt::Display for Category {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

@@ -51,7 +51,10 @@ impl From<rusqlite::Error> for StoreError {
 #[derive(Debug)]
 pub enum Registration {
     /// Stored, with its first risk.
-    New(RiskChange),
+    New {
+        state: Box<DeclarationState>,
+        change: RiskChange,
+    },
     /// A declaration with this id was already stored (it may differ from the one sent).
     Existing(Box<DeclarationState>),
 }
@@ -164,6 +167,9 @@ pub trait Store: Send + Sync {
 
     fn declaration(&self, id: &str) -> Result<Option<DeclarationState>, StoreError>;
 
+    /// Whether a declaration is registered (without reading its scans).
+    fn is_registered(&self, id: &str) -> Result<bool, StoreError>;
+
     fn scan(&self, scan_id: &str) -> Result<Option<StoredScan>, StoreError>;
 
     fn scan_image(&self, scan_id: &str) -> Result<Option<StoredImage>, StoreError>;
@@ -196,8 +202,8 @@ pub trait Store: Send + Sync {
     fn purge_images(&self, before_ms: i64) -> Result<usize, StoreError>;
 }
 
-/// The stored detections' alarm categories, deduplicated, in category order.
-pub fn alarm_categories(detections: &[StoredDetection]) -> Vec<Category> {
+/// The stored detections' alarm categories, deduplicated, in the order they first appear.
+pub(crate) fn alarm_categories(detections: &[StoredDetection]) -> Vec<Category> {
     let mut out: Vec<Category> = Vec::new();
     for d in detections.iter().filter(|d| d.alarm) {
         if !out.contains(&d.category) {

@@ -75,18 +75,8 @@ impl SqliteStore {
     }
 }
 
-fn category_name(c: Category) -> String {
-    c.to_string()
-}
-
 fn parse_category(s: &str) -> Result<Category, StoreError> {
-    match s {
-        "weapon" => Ok(Category::Weapon),
-        "drugs" => Ok(Category::Drugs),
-        "undeclared_goods" => Ok(Category::UndeclaredGoods),
-        "other" => Ok(Category::Other),
-        _ => Err(StoreError::Corrupt(format!("unknown category {s:?}"))),
-    }
+    s.parse().map_err(StoreError::Corrupt)
 }
 
 fn parse_channel(s: &str) -> Result<Channel, StoreError> {
@@ -490,11 +480,21 @@ impl Store for SqliteStore {
             sequence: change.sequence,
             updated_ms: at_ms,
         };
-        Ok(Registration::New(change))
+        Ok(Registration::New {
+            state: Box::new(state),
+            change,
+        })
     }
 
     fn declaration(&self, id: &str) -> Result<Option<DeclarationState>, StoreError> {
         load_state(&lock(&self.reader), id)
+    }
+
+    fn is_registered(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(lock(&self.reader)
+            .query_row("SELECT 1 FROM declarations WHERE id = ?1", [id], |_| Ok(()))
+            .optional()?
+            .is_some())
     }
 
     fn scan(&self, scan_id: &str) -> Result<Option<StoredScan>, StoreError> {
@@ -571,7 +571,7 @@ impl Store for SqliteStore {
                     uid,
                     d.id,
                     d.class_name,
-                    category_name(d.category),
+                    d.category.to_string(),
                     f64::from(d.confidence),
                     f64::from(d.bbox.x1),
                     f64::from(d.bbox.y1),
@@ -1109,7 +1109,7 @@ mod tests {
             .expect("again")
         {
             Registration::Existing(s) => assert_eq!(s.registered_ms, 1),
-            Registration::New(_) => panic!("registered twice"),
+            Registration::New { .. } => panic!("registered twice"),
         }
     }
 }

@@ -16,12 +16,13 @@ use tokio_stream::{Stream, StreamExt, wrappers::BroadcastStream};
 
 use super::{WebState, error::WebError};
 use crate::{
+    api::image_encoding,
     customs::VerdictRequest,
     declaration::{
         Channel, Declaration, DeclarationState, DetectionVerdict, Finding, ScanDecision,
         StoredImage,
     },
-    imaging::{Encoding, Palette, PaletteName, RawLayout, ScanSource, decode_scan},
+    imaging::{Encoding, Palette, PaletteName, RawLayout, decode_scan, is_dual_energy},
     model::Category,
     store::FlaggedQuery,
 };
@@ -65,17 +66,6 @@ pub struct QueueItem {
     decision: Option<ScanDecision>,
 }
 
-fn parse_category(s: &str) -> Result<Category, WebError> {
-    match s {
-        "weapon" => Ok(Category::Weapon),
-        "drugs" => Ok(Category::Drugs),
-        "undeclared_goods" => Ok(Category::UndeclaredGoods),
-        _ => Err(bad(format!(
-            "category {s:?} is not weapon, drugs or undeclared_goods"
-        ))),
-    }
-}
-
 /// The review queue: flagged scans, highest risk and newest first.
 pub async fn flagged(
     State(state): State<WebState>,
@@ -90,7 +80,7 @@ pub async fn flagged(
     };
     let category = match p.category.as_deref().filter(|c| !c.is_empty()) {
         None => None,
-        Some(c) => Some(parse_category(c)?),
+        Some(c) => Some(c.parse::<Category>().map_err(bad)?),
     };
     let query = FlaggedQuery {
         channel,
@@ -176,25 +166,18 @@ fn panel(s: DeclarationState) -> DeclarationPanel {
     }
 }
 
-/// The encodings a browser shows as they are.
+/// The content type of an image a browser shows as it is (PNG, JPEG).
 fn browser_type(bytes: &[u8]) -> Option<&'static str> {
-    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        Some("image/png")
-    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        Some("image/jpeg")
-    } else {
-        None
+    match Encoding::sniff(bytes) {
+        Some(Encoding::Png) => Some("image/png"),
+        Some(Encoding::Jpeg) => Some("image/jpeg"),
+        _ => None,
     }
 }
 
+/// The kept image's encoding as the scanner declared it (None: sniffed from the bytes).
 fn encoding_of(image: &StoredImage) -> Option<Encoding> {
-    match image.encoding {
-        1 => Some(Encoding::Png),
-        2 => Some(Encoding::Jpeg),
-        3 => Some(Encoding::Tiff),
-        4 => Some(Encoding::RawU16),
-        _ => None,
-    }
+    image_encoding(image.encoding).ok().flatten()
 }
 
 /// Decodes a kept image to RGB, dual-energy data through `palette`.
@@ -232,18 +215,9 @@ pub async fn scan(
     Path(scan_id): Path<String>,
 ) -> Result<Json<ScanView>, WebError> {
     let (scan, image, declaration) = state.customs.scan_record(&scan_id, true).await?;
-    let dual_energy = match &image {
-        Some(image) if browser_type(&image.bytes).is_none() => {
-            let (image, state, w, h) = (image.clone(), state.clone(), scan.width, scan.height);
-            tokio::task::spawn_blocking(move || {
-                decode(&image, w, h, PaletteName::Classic, &state)
-                    .map(|d| d.source == ScanSource::DualEnergy)
-            })
-            .await
-            .map_err(|e| WebError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??
-        }
-        _ => false,
-    };
+    let dual_energy = image
+        .as_ref()
+        .is_some_and(|i| is_dual_energy(&i.bytes, encoding_of(i), i.channels));
     Ok(Json(ScanView {
         scan_id: scan.scan_id,
         portal_id: scan.portal_id,
