@@ -25,6 +25,36 @@ from data import find_split, letterbox, read_labels  # noqa: E402
 from metrics import MAP, decode  # noqa: E402
 
 
+def predictions(sess, paths, size, batch=8, conf=0.001, iou=0.5, timer=None):
+    """Runs the model over `paths` as the service would (letterbox, class-aware NMS, boxes back
+    in the scan's pixels) and yields, per image, (boxes, scores, classes, label boxes, label
+    classes). `timer[0]`, when given, accumulates the seconds spent in the model."""
+    inp = sess.get_inputs()[0]
+    for s in tqdm(range(0, len(paths), batch), desc="infer", unit="batch"):
+        chunk = paths[s:s + batch]
+        xs, metas = [], []
+        for p in chunk:
+            with Image.open(p) as im:
+                arr, meta = letterbox(im, size)
+                metas.append((meta, im.size))
+            xs.append(arr)
+        x = np.stack(xs).transpose(0, 3, 1, 2).astype(np.float32) / 255.0
+        t = time.time()
+        pred = sess.run(None, {inp.name: x})[0]
+        if timer is not None:
+            timer[0] += time.time() - t
+        for k, p in enumerate(chunk):
+            (scale, _nw, _nh, left, top), (w, h) = metas[k]
+            boxes, scores, classes = decode(pred[k], conf, iou)
+            boxes = np.clip((boxes - np.array([left, top, left, top], np.float32)) / scale, 0, [w, h, w, h])
+            lab = read_labels(Path(p))
+            gt = np.zeros((len(lab), 4), np.float32)
+            if len(lab):
+                gt = np.stack([(lab[:, 1] - lab[:, 3] / 2) * w, (lab[:, 2] - lab[:, 4] / 2) * h,
+                               (lab[:, 1] + lab[:, 3] / 2) * w, (lab[:, 2] + lab[:, 4] / 2) * h], 1)
+            yield boxes, scores, classes, gt, lab[:, 0].astype(np.int64) if len(lab) else np.zeros(0, np.int64)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", required=True, help="ONNX file")
@@ -56,31 +86,10 @@ def main():
         nc = out_shape[1] - 4
         names = names[:nc] + [f"class{i}" for i in range(len(names), nc)]
     acc = MAP(nc)
-    t_model = 0.0
-    for s in tqdm(range(0, len(paths), args.batch), desc="eval", unit="batch"):
-        chunk = paths[s:s + args.batch]
-        xs, metas = [], []
-        for p in chunk:
-            with Image.open(p) as im:
-                arr, meta = letterbox(im, size)
-                metas.append((meta, im.size))
-            xs.append(arr)
-        x = np.stack(xs).transpose(0, 3, 1, 2).astype(np.float32) / 255.0
-        t = time.time()
-        pred = sess.run(None, {inp.name: x})[0]
-        t_model += time.time() - t
-        for k, p in enumerate(chunk):
-            (scale, nw, nh, left, top), (w, h) = metas[k]
-            boxes, scores, classes = decode(pred[k], args.conf, args.iou)
-            # back to the scan's pixels, clipped
-            boxes = (boxes - np.array([left, top, left, top], np.float32)) / scale
-            boxes = np.clip(boxes, 0, [w, h, w, h])
-            lab = read_labels(Path(p))
-            gt = np.zeros((len(lab), 4), np.float32)
-            if len(lab):
-                gt = np.stack([(lab[:, 1] - lab[:, 3] / 2) * w, (lab[:, 2] - lab[:, 4] / 2) * h,
-                               (lab[:, 1] + lab[:, 3] / 2) * w, (lab[:, 2] + lab[:, 4] / 2) * h], 1)
-            acc.add(boxes, scores, classes, gt, lab[:, 0].astype(np.int64))
+    timer = [0.0]
+    for boxes, scores, classes, gt, gt_classes in predictions(sess, paths, size, args.batch, args.conf, args.iou, timer):
+        acc.add(boxes, scores, classes, gt, gt_classes)
+    t_model = timer[0]
     m50, m5095, ap50, ap5095 = acc.compute()
     print(f"{len(paths)} images, model time {t_model:.1f} s ({len(paths) / max(t_model, 1e-9):.1f} img/s)")
     print(f"{'class':<16}{'gt':>6}{'AP@0.5':>10}{'AP@.5:.95':>11}")

@@ -24,41 +24,18 @@ import tomllib
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
-from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from data import find_split, letterbox, read_labels  # noqa: E402
-from metrics import decode, iou_matrix  # noqa: E402
+from data import find_split  # noqa: E402
+from evaluate import predictions  # noqa: E402
+from metrics import iou_matrix  # noqa: E402
 
 CANDIDATES = np.round(np.arange(0.05, 0.951, 0.01), 2)
 
 
 def run(sess, paths, size, batch=8):
-    """Per image: (boxes in scan pixels, scores, classes, ground-truth boxes, ground-truth classes)."""
-    inp = sess.get_inputs()[0]
-    out = []
-    for s in tqdm(range(0, len(paths), batch), desc="infer", unit="batch"):
-        chunk = paths[s:s + batch]
-        xs, metas = [], []
-        for p in chunk:
-            with Image.open(p) as im:
-                arr, meta = letterbox(im, size)
-                metas.append((meta, im.size))
-            xs.append(arr)
-        x = np.stack(xs).transpose(0, 3, 1, 2).astype(np.float32) / 255.0
-        pred = sess.run(None, {inp.name: x})[0]
-        for k, p in enumerate(chunk):
-            (scale, _nw, _nh, left, top), (w, h) = metas[k]
-            boxes, scores, classes = decode(pred[k], 0.05, 0.5)
-            boxes = np.clip((boxes - np.array([left, top, left, top], np.float32)) / scale, 0, [w, h, w, h])
-            lab = read_labels(Path(p))
-            gt = np.zeros((len(lab), 4), np.float32)
-            if len(lab):
-                gt = np.stack([(lab[:, 1] - lab[:, 3] / 2) * w, (lab[:, 2] - lab[:, 4] / 2) * h,
-                               (lab[:, 1] + lab[:, 3] / 2) * w, (lab[:, 2] + lab[:, 4] / 2) * h], 1)
-            out.append((boxes, scores, classes, gt, lab[:, 0].astype(np.int64) if len(lab) else np.zeros(0, np.int64)))
-    return out
+    """Per image: (boxes in scan pixels, scores, classes, label boxes, label classes)."""
+    return list(predictions(sess, paths, size, batch, conf=0.05, iou=0.5))
 
 
 def matches(results, nc):
