@@ -10,7 +10,7 @@ FEATURES := $(if $(filter 1,$(GPU)),--features cuda,)
 NVIDIA_LIBS := $(shell ls -d $(CURDIR)/.ort/python/nvidia/*/lib 2>/dev/null | tr '\n' ':')
 export LD_LIBRARY_PATH := $(NVIDIA_LIBS)$(LD_LIBRARY_PATH)
 
-.PHONY: setup setup-browser build serve test fixtures model-data model-train model-thresholds model-eval model bench ceiling
+.PHONY: setup setup-browser build serve test fixtures model-data model-train model-thresholds model-eval model-known-misses model bench ceiling
 
 setup:
 	GPU=$(GPU) tools/setup.sh
@@ -75,7 +75,11 @@ model-eval: build
 	./target/release/xray-screen eval data/synth-heldout --models-dir $(MODEL) --json $(MODEL)/eval-heldout.json
 	./target/release/xray-screen eval data/synth-benign --models-dir $(MODEL) --json $(MODEL)/eval-benign.json
 
-model: model-data model-train model-thresholds model-eval
+# Rewrites test-images/KNOWN_MISSES from what the model in $(MODEL) finds there.
+model-known-misses: build
+	python3 tools/known_misses.py
+
+model: model-data model-train model-thresholds model-eval model-known-misses
 
 # Benchmarks (see BENCHMARKS.md): criterion benches, then a server under load with the
 # model's in-process ceiling measured in the same run.

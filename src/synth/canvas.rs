@@ -39,11 +39,25 @@ pub struct Footprint {
 }
 
 impl Footprint {
-    fn empty() -> Self {
+    pub fn empty() -> Self {
         Footprint {
             bbox: [i32::MAX, i32::MAX, i32::MIN, i32::MIN],
             total: 0,
             inside: 0,
+        }
+    }
+
+    /// The footprint of two drawn objects together.
+    pub fn union(&self, other: &Footprint) -> Footprint {
+        Footprint {
+            bbox: [
+                self.bbox[0].min(other.bbox[0]),
+                self.bbox[1].min(other.bbox[1]),
+                self.bbox[2].max(other.bbox[2]),
+                self.bbox[3].max(other.bbox[3]),
+            ],
+            total: self.total + other.total,
+            inside: self.inside + other.inside,
         }
     }
 

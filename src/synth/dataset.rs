@@ -471,6 +471,7 @@ mod catalogue {
                     frame: Affine::IDENTITY,
                     class: None,
                 }],
+                labelled_as_one: false,
             },
         ];
         let chosen: Vec<usize> = std::env::var("XRAY_SYNTH_CATALOGUE_ROWS")

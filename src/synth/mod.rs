@@ -25,7 +25,7 @@ use crate::model::Category;
 
 /// Version of the generator, recorded in each data set's manifest: bump it when the same
 /// seed starts giving different scans.
-pub const GENERATOR_VERSION: &str = "1.0.0";
+pub const GENERATOR_VERSION: &str = "1.1.0";
 
 /// The classes the generator labels, in id order, with their customs category. The
 /// trainer and `model.toml` use exactly these ids and names.

@@ -178,19 +178,7 @@ pub fn generate_scan(seed: u64, index: u64, opts: &SceneOptions) -> SynthScan {
             if rng.chance(0.5) {
                 where_ = where_.mirrored_y();
             }
-            let group_pose = bag_pose.then(where_);
-            for item in &group.items {
-                let fp = canvas.draw(
-                    &item.object,
-                    group_pose.then(item.frame),
-                    item.class.is_some(),
-                );
-                if let Some(class_id) = item.class
-                    && let Some(bbox) = label_box(&fp, width, height)
-                {
-                    labels.push(Label { class_id, bbox });
-                }
-            }
+            draw_group(&mut canvas, &group, bag_pose.then(where_), &mut labels);
         }
     }
 
@@ -204,6 +192,28 @@ pub fn generate_scan(seed: u64, index: u64, opts: &SceneOptions) -> SynthScan {
         palette,
         pixels_per_mm: ppm,
         labels,
+    }
+}
+
+/// Draws a threat group and labels its labelled members: one label each, or one around them
+/// all when the group is labelled as one.
+fn draw_group(canvas: &mut Canvas, group: &Group, pose: Affine, labels: &mut Vec<Label>) {
+    let (width, height) = (canvas.width as u32, canvas.height as u32);
+    let mut whole: Option<(usize, Footprint)> = None;
+    for item in &group.items {
+        let fp = canvas.draw(&item.object, pose.then(item.frame), item.class.is_some());
+        let Some(class_id) = item.class else { continue };
+        if group.labelled_as_one {
+            let so_far = whole.map_or_else(Footprint::empty, |(_, w)| w);
+            whole = Some((class_id, so_far.union(&fp)));
+        } else if let Some(bbox) = label_box(&fp, width, height) {
+            labels.push(Label { class_id, bbox });
+        }
+    }
+    if let Some((class_id, fp)) = whole
+        && let Some(bbox) = label_box(&fp, width, height)
+    {
+        labels.push(Label { class_id, bbox });
     }
 }
 
@@ -346,5 +356,34 @@ mod tests {
         // And the box is tight: its edges touch drawn pixels.
         let col_has = |x: u32| (b[1]..b[3]).any(|y| canvas.high[(y * 400 + x) as usize] > 0.0);
         assert!(col_has(b[0]) && col_has(b[2] - 1));
+    }
+
+    #[test]
+    fn a_stack_labelled_as_one_gets_one_box_around_all_of_it() {
+        // Banknote bundles: one currency label that holds every bundle's pixels; phones
+        // (labelled each) get one label a phone.
+        let mut canvas = Canvas::new(900, 700);
+        let pose = Affine::new(450.0, 350.0, 0.3, 1.0);
+        let cash = goods::currency(&mut Rng::new(8));
+        assert!(cash.labelled_as_one && cash.items.len() >= 2);
+        let mut labels = Vec::new();
+        draw_group(&mut canvas, &cash, pose, &mut labels);
+        assert_eq!(labels.len(), 1);
+        assert_eq!(labels[0].class_id, 6);
+        let b = labels[0].bbox;
+        for y in 0..700u32 {
+            for x in 0..900u32 {
+                if canvas.high[(y * 900 + x) as usize] > 0.05 {
+                    assert!(
+                        x >= b[0] && x < b[2] && y >= b[1] && y < b[3],
+                        "({x},{y}) outside {b:?}"
+                    );
+                }
+            }
+        }
+        let phones = goods::phones(&mut Rng::new(8));
+        let mut labels = Vec::new();
+        draw_group(&mut Canvas::new(900, 700), &phones, pose, &mut labels);
+        assert_eq!(labels.len(), phones.items.len());
     }
 }

@@ -31,6 +31,8 @@ pub fn drug_package(rng: &mut Rng) -> Group {
                     class: Some(DRUG_PACKAGE),
                 });
             }
+            // Stacked bricks overlap: the stack is the finding.
+            g.labelled_as_one = true;
             g.centred()
         }
         1 => Group::single(pellets(rng), DRUG_PACKAGE),
@@ -408,11 +410,15 @@ pub fn phone(rng: &mut Rng, w: f32, h: f32) -> Object {
     o
 }
 
-/// Banknote bundles: several strapped stacks, each labelled.
+/// Banknote bundles: several strapped stacks, labelled as one (bundles packed together
+/// cannot be told apart in a scan; what matters is that there is cash).
 pub fn currency(rng: &mut Rng) -> Group {
     let n = rng.int(2, 10);
     let (w, h) = (rng.range(120.0, 160.0), rng.range(62.0, 82.0));
-    let mut g = Group::default();
+    let mut g = Group {
+        labelled_as_one: true,
+        ..Group::default()
+    };
     let cols = rng.int(1, 3);
     let neat = rng.chance(0.6);
     for i in 0..n {

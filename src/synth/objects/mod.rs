@@ -24,12 +24,15 @@ pub struct Item {
     pub class: Option<usize>,
 }
 
-/// Objects that travel together (a group of phones, a stack of banknote bundles), each
-/// labelled on its own.
+/// Objects that travel together (a group of phones, a stack of banknote bundles).
 #[derive(Debug, Clone, Default)]
 pub struct Group {
     /// The members.
     pub items: Vec<Item>,
+    /// One label around all labelled members instead of one each: for stacks whose members
+    /// overlap so much that no one (person or model) can tell where one ends, such as
+    /// banknote bundles or stacked drug bricks. An inspector flags the stack, not each piece.
+    pub labelled_as_one: bool,
 }
 
 impl Group {
@@ -41,6 +44,7 @@ impl Group {
                 frame: Affine::IDENTITY,
                 class: Some(class),
             }],
+            labelled_as_one: false,
         }
     }
 
