@@ -49,6 +49,10 @@ pub enum Command {
     Eval(EvalArgs),
     /// Generate a synthetic dual-energy X-ray data set with labelled threats.
     Synth(crate::synth::SynthArgs),
+    /// Pictures of what the generator makes, for people: a catalogue of the threat families,
+    /// or sample scans.
+    #[command(subcommand)]
+    SynthPictures(crate::synth::pictures::PicturesCommand),
     /// Drive a running server with concurrent clients and report throughput, latency
     /// percentiles, errors and the batch size it formed (optionally against the ceiling).
     Load(crate::load::LoadArgs),
@@ -298,6 +302,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Eval(args) => runtime.block_on(eval_command(args)),
         Command::Synth(args) => {
             crate::synth::run(&args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::SynthPictures(command) => {
+            crate::synth::pictures::run(&command)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Load(args) => runtime.block_on(load_command(args)),

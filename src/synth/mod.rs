@@ -11,6 +11,7 @@ mod dataset;
 mod detector;
 mod material;
 mod objects;
+pub mod pictures;
 mod rng;
 mod scene;
 mod shape;
