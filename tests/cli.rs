@@ -235,6 +235,12 @@ fn eval_measures_the_fixture_against_known_labels() {
     assert_eq!(classes[1]["precision"], 0.25);
     assert_eq!(classes[1]["recall"], 1.0);
     assert_eq!(classes[0]["ap50_95"], 0.5, "exact boxes hit at every IoU");
+    // Both labelled objects are found, so none is missed or taken for another class.
+    for class in &classes[..2] {
+        assert_eq!(class["missed"], 0);
+        assert_eq!(class["taken_for"], serde_json::json!({}));
+    }
+    assert!(!stdout.contains("not found by a box"), "{stdout}");
     // The benign copy raises the pistol's alarm: a weapon false alarm on 1 of 1 benign scans.
     let alarms = &report["benign_false_alarms"];
     assert_eq!(alarms["benign_scans"], 1);

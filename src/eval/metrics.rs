@@ -133,6 +133,54 @@ pub fn at_threshold(images: &[ImageOutcome], class: usize, threshold: f32) -> At
     }
 }
 
+/// What became of one class's labelled objects at the shipped thresholds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Fate {
+    /// Found by a box of their own class (IoU >= 0.5, at or over its threshold).
+    pub found: usize,
+    /// Not found, but covered by a box of another class (index: that class): the model took
+    /// them for something else.
+    pub taken_for: Vec<usize>,
+    /// No box of any class over them.
+    pub missed: usize,
+}
+
+/// For every class, what became of its labelled objects: found, taken for another class (the
+/// other-class box overlapping most, IoU >= 0.5, over that class's threshold), or missed.
+/// "Found" is the rule an inspector would apply (any box of the class on it), not AP's
+/// one-to-one matching.
+pub fn fates(images: &[ImageOutcome], thresholds: &[f32]) -> Vec<Fate> {
+    let classes = thresholds.len();
+    let mut fates = vec![
+        Fate {
+            taken_for: vec![0; classes],
+            ..Fate::default()
+        };
+        classes
+    ];
+    let shown = |p: &&Predicted| thresholds.get(p.class).is_some_and(|&t| p.score >= t);
+    for image in images {
+        for truth in image.truths.iter().filter(|t| t.class < classes) {
+            let fate = &mut fates[truth.class];
+            let over: Vec<(&Predicted, f32)> = image
+                .predictions
+                .iter()
+                .filter(shown)
+                .map(|p| (p, iou(&p.bbox, &truth.bbox)))
+                .filter(|(_, overlap)| *overlap >= 0.5)
+                .collect();
+            if over.iter().any(|(p, _)| p.class == truth.class) {
+                fate.found += 1;
+            } else if let Some((p, _)) = over.iter().max_by(|a, b| a.1.total_cmp(&b.1)) {
+                fate.taken_for[p.class] += 1;
+            } else {
+                fate.missed += 1;
+            }
+        }
+    }
+    fates
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,5 +263,76 @@ mod tests {
             }],
         }];
         assert_eq!(average_precision(&images, 0, 0.5), Some(0.0));
+    }
+
+    #[test]
+    fn fates_tell_found_from_taken_for_another_class_from_missed() {
+        let image = ImageOutcome {
+            truths: vec![
+                Truth {
+                    class: 0,
+                    bbox: b(0.0, 0.0, 10.0, 10.0),
+                },
+                Truth {
+                    class: 0,
+                    bbox: b(20.0, 0.0, 30.0, 10.0),
+                },
+                Truth {
+                    class: 0,
+                    bbox: b(40.0, 0.0, 50.0, 10.0),
+                },
+                Truth {
+                    class: 1,
+                    bbox: b(60.0, 0.0, 70.0, 10.0),
+                },
+            ],
+            predictions: vec![
+                // Found, though a class-1 box overlaps it too.
+                Predicted {
+                    class: 0,
+                    score: 0.9,
+                    bbox: b(0.0, 0.0, 10.0, 10.0),
+                },
+                Predicted {
+                    class: 1,
+                    score: 0.9,
+                    bbox: b(1.0, 0.0, 10.0, 10.0),
+                },
+                // Taken for class 1; the class-0 box under its threshold does not count.
+                Predicted {
+                    class: 1,
+                    score: 0.8,
+                    bbox: b(20.0, 0.0, 30.0, 10.0),
+                },
+                Predicted {
+                    class: 0,
+                    score: 0.1,
+                    bbox: b(20.0, 0.0, 30.0, 10.0),
+                },
+                // Overlapping too little: missed.
+                Predicted {
+                    class: 1,
+                    score: 0.9,
+                    bbox: b(45.0, 0.0, 55.0, 10.0),
+                },
+            ],
+        };
+        let fates = fates(&[image], &[0.5, 0.5]);
+        assert_eq!(
+            fates[0],
+            Fate {
+                found: 1,
+                taken_for: vec![0, 1],
+                missed: 1
+            }
+        );
+        assert_eq!(
+            fates[1],
+            Fate {
+                found: 0,
+                taken_for: vec![0, 0],
+                missed: 1
+            }
+        );
     }
 }

@@ -27,6 +27,11 @@ pub struct ClassReport {
     /// At the shipped threshold, IoU 0.5.
     pub precision: Option<f64>,
     pub recall: Option<f64>,
+    /// Labelled objects not found by a box of their class but covered by one of another
+    /// class, by that class (only classes that took some).
+    pub taken_for: BTreeMap<String, usize>,
+    /// Labelled objects with no box of any class over them.
+    pub missed: usize,
 }
 
 /// False alarms on scans with no labelled object, at the shipped thresholds.
@@ -105,12 +110,15 @@ pub(super) fn build(
             Err(reason) => failed.push((item.image.display().to_string(), reason)),
         }
     }
+    let thresholds: Vec<f32> = spec.classes.iter().map(|c| c.threshold).collect();
+    let fates = metrics::fates(&outcomes, &thresholds);
     let classes: Vec<ClassReport> = spec
         .classes
         .iter()
         .enumerate()
         .map(|(id, class)| {
             let at = metrics::at_threshold(&outcomes, id, class.threshold);
+            let fate = &fates[id];
             ClassReport {
                 name: class.name.clone(),
                 category: class.category,
@@ -120,6 +128,14 @@ pub(super) fn build(
                 ap50_95: metrics::average_precision_50_95(&outcomes, id),
                 precision: at.precision,
                 recall: at.recall,
+                taken_for: fate
+                    .taken_for
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, n)| **n > 0)
+                    .map(|(other, n)| (spec.classes[other].name.clone(), *n))
+                    .collect(),
+                missed: fate.missed,
             }
         })
         .collect();
@@ -189,6 +205,34 @@ impl fmt::Display for EvalReport {
                 c.threshold,
                 cell(c.precision),
                 cell(c.recall)
+            )?;
+        }
+        let unfound: Vec<&ClassReport> = self
+            .classes
+            .iter()
+            .filter(|c| c.missed + c.taken_for.values().sum::<usize>() > 0)
+            .collect();
+        if !unfound.is_empty() {
+            writeln!(
+                f,
+                "not found by a box of their class (IoU 0.5, shipped thresholds):"
+            )?;
+        }
+        for c in unfound {
+            let mut parts = vec![format!("{} with no box", c.missed)];
+            parts.extend(
+                c.taken_for
+                    .iter()
+                    .map(|(other, n)| format!("{n} taken for {other}")),
+            );
+            let not_found = c.missed + c.taken_for.values().sum::<usize>();
+            writeln!(
+                f,
+                "  {}: {} of {} ({})",
+                c.name,
+                not_found,
+                c.objects,
+                parts.join(", ")
             )?;
         }
         let a = &self.benign_false_alarms;
