@@ -333,6 +333,21 @@ mod tests {
         assert!(labelled >= 5, "threat scans carry labels ({labelled}/6)");
     }
 
+    /// Every clearly drawn pixel of the canvas lies inside box `b`.
+    fn assert_holds_drawn_pixels(canvas: &Canvas, b: [u32; 4]) {
+        let width = canvas.width as u32;
+        for y in 0..canvas.height as u32 {
+            for x in 0..width {
+                if canvas.high[(y * width + x) as usize] > 0.05 {
+                    assert!(
+                        x >= b[0] && x < b[2] && y >= b[1] && y < b[3],
+                        "({x},{y}) outside {b:?}"
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn label_covers_the_visible_object() {
         // A lone knife on an empty canvas: its box holds every pixel it darkened.
@@ -343,16 +358,7 @@ mod tests {
         let item = &group.items[0];
         let fp = canvas.draw(&item.object, pose.then(item.frame), true);
         let b = label_box(&fp, 400, 300).expect("knife inside the image");
-        for y in 0..300u32 {
-            for x in 0..400u32 {
-                if canvas.high[(y * 400 + x) as usize] > 0.05 {
-                    assert!(
-                        x >= b[0] && x < b[2] && y >= b[1] && y < b[3],
-                        "({x},{y}) outside {b:?}"
-                    );
-                }
-            }
-        }
+        assert_holds_drawn_pixels(&canvas, b);
         // And the box is tight: its edges touch drawn pixels.
         let col_has = |x: u32| (b[1]..b[3]).any(|y| canvas.high[(y * 400 + x) as usize] > 0.0);
         assert!(col_has(b[0]) && col_has(b[2] - 1));
@@ -371,16 +377,7 @@ mod tests {
         assert_eq!(labels.len(), 1);
         assert_eq!(labels[0].class_id, 6);
         let b = labels[0].bbox;
-        for y in 0..700u32 {
-            for x in 0..900u32 {
-                if canvas.high[(y * 900 + x) as usize] > 0.05 {
-                    assert!(
-                        x >= b[0] && x < b[2] && y >= b[1] && y < b[3],
-                        "({x},{y}) outside {b:?}"
-                    );
-                }
-            }
-        }
+        assert_holds_drawn_pixels(&canvas, b);
         let phones = goods::phones(&mut Rng::new(8));
         let mut labels = Vec::new();
         draw_group(&mut Canvas::new(900, 700), &phones, pose, &mut labels);
