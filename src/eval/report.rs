@@ -34,6 +34,13 @@ pub struct ClassReport {
     pub missed: usize,
 }
 
+impl ClassReport {
+    /// Labelled objects no box of their class found (no box, or taken for another class).
+    pub fn not_found(&self) -> usize {
+        self.missed + self.taken_for.values().sum::<usize>()
+    }
+}
+
 /// False alarms on scans with no labelled object, at the shipped thresholds.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct CategoryAlarms {
@@ -207,11 +214,8 @@ impl fmt::Display for EvalReport {
                 cell(c.recall)
             )?;
         }
-        let unfound: Vec<&ClassReport> = self
-            .classes
-            .iter()
-            .filter(|c| c.missed + c.taken_for.values().sum::<usize>() > 0)
-            .collect();
+        let unfound: Vec<&ClassReport> =
+            self.classes.iter().filter(|c| c.not_found() > 0).collect();
         if !unfound.is_empty() {
             writeln!(
                 f,
@@ -225,12 +229,11 @@ impl fmt::Display for EvalReport {
                     .iter()
                     .map(|(other, n)| format!("{n} taken for {other}")),
             );
-            let not_found = c.missed + c.taken_for.values().sum::<usize>();
             writeln!(
                 f,
                 "  {}: {} of {} ({})",
                 c.name,
-                not_found,
+                c.not_found(),
                 c.objects,
                 parts.join(", ")
             )?;

@@ -184,9 +184,27 @@ pub fn write_dataset(args: &SynthArgs) -> anyhow::Result<DatasetSummary> {
     })
 }
 
-fn write_png(path: &Path, rgb: &[u8], w: u32, h: u32) -> anyhow::Result<()> {
+/// How hard to compress a PNG: data sets are written fast; pictures for documents small.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum PngEffort {
+    Fast,
+    Small,
+}
+
+/// Writes 8-bit RGB pixels as a PNG file.
+pub(super) fn write_png(
+    path: &Path,
+    rgb: &[u8],
+    w: u32,
+    h: u32,
+    effort: PngEffort,
+) -> anyhow::Result<()> {
     let file = fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
-    PngEncoder::new_with_quality(BufWriter::new(file), CompressionType::Fast, FilterType::Sub)
+    let (compression, filter) = match effort {
+        PngEffort::Fast => (CompressionType::Fast, FilterType::Sub),
+        PngEffort::Small => (CompressionType::Best, FilterType::Adaptive),
+    };
+    PngEncoder::new_with_quality(BufWriter::new(file), compression, filter)
         .write_image(rgb, w, h, image::ExtendedColorType::Rgb8)
         .with_context(|| format!("writing {}", path.display()))
 }
@@ -233,7 +251,13 @@ fn write_scan(
 
     let mut rgb = Vec::new();
     palette.render_dual(&scan.samples, &mut rgb);
-    write_png(&out.join("images").join(format!("{id}.png")), &rgb, w, h)?;
+    write_png(
+        &out.join("images").join(format!("{id}.png")),
+        &rgb,
+        w,
+        h,
+        PngEffort::Fast,
+    )?;
     if labelled {
         let boxed = with_label_boxes(&rgb, scan);
         write_png(
@@ -241,6 +265,7 @@ fn write_scan(
             &boxed,
             w,
             h,
+            PngEffort::Fast,
         )?;
     }
 

@@ -1,17 +1,15 @@
 //! Pictures of what the generator makes, for people: a catalogue of every threat family on an
 //! empty belt (to judge shapes), and downscaled sample scans (the README's).
 
-use std::{fs, io::BufWriter, path::PathBuf};
+use std::{fs, path::PathBuf};
 
 use anyhow::Context;
-use image::{
-    ImageEncoder, RgbImage,
-    codecs::png::{CompressionType, FilterType, PngEncoder},
-};
+use image::RgbImage;
 
 use super::{
     SceneOptions,
     canvas::Canvas,
+    dataset::{PngEffort, write_png},
     detector, generate_scan,
     objects::{Group, Item, clutter, goods, weapons},
     rng::Rng,
@@ -83,16 +81,16 @@ pub fn run(command: &PicturesCommand) -> anyhow::Result<()> {
     match command {
         PicturesCommand::Catalogue { out, seed, rows } => {
             let img = catalogue(*seed, rows)?;
-            write_png(&img, out)?;
+            save(&img, out)?;
             println!("wrote {} ({}x{})", out.display(), img.width(), img.height());
         }
         PicturesCommand::Samples { out, scans, width } => {
             fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
             for (n, id) in scans.iter().enumerate() {
                 let (seed, index) = parse_scan_id(id)?;
-                let img = sample(seed, index, *width);
+                let img = sample(seed, index, *width)?;
                 let path = out.join(format!("synth-sample-{}.png", n + 1));
-                write_png(&img, &path)?;
+                save(&img, &path)?;
                 println!("wrote {} (seed {seed}, scan {index})", path.display());
             }
         }
@@ -143,15 +141,20 @@ pub fn catalogue(seed: u64, rows: &[usize]) -> anyhow::Result<RgbImage> {
 
 /// Scan `index` of a data set with `seed` (default scene options) in its own palette,
 /// downscaled to `width` pixels when wider.
-pub fn sample(seed: u64, index: u64, width: u32) -> RgbImage {
+pub fn sample(seed: u64, index: u64, width: u32) -> anyhow::Result<RgbImage> {
     let scan = generate_scan(seed, index, &SceneOptions::default());
     let mut rgb = Vec::new();
     Palette::new(scan.palette).render_dual(&scan.samples, &mut rgb);
-    let img = RgbImage::from_raw(scan.width, scan.height, rgb)
-        .unwrap_or_else(|| RgbImage::new(scan.width, scan.height));
+    let img =
+        RgbImage::from_raw(scan.width, scan.height, rgb).context("sample scan buffer size")?;
     let w = scan.width.min(width.max(1));
     let h = (scan.height as u64 * w as u64 / scan.width as u64).max(1) as u32;
-    image::imageops::resize(&img, w, h, image::imageops::FilterType::Triangle)
+    Ok(image::imageops::resize(
+        &img,
+        w,
+        h,
+        image::imageops::FilterType::Triangle,
+    ))
 }
 
 fn parse_scan_id(id: &str) -> anyhow::Result<(u64, u64)> {
@@ -161,20 +164,14 @@ fn parse_scan_id(id: &str) -> anyhow::Result<(u64, u64)> {
     parsed.with_context(|| format!("scan {id:?} is not seed:index (for example 1:17)"))
 }
 
-fn write_png(img: &RgbImage, path: &std::path::Path) -> anyhow::Result<()> {
-    let file = fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
-    PngEncoder::new_with_quality(
-        BufWriter::new(file),
-        CompressionType::Best,
-        FilterType::Adaptive,
-    )
-    .write_image(
-        img,
+fn save(img: &RgbImage, path: &std::path::Path) -> anyhow::Result<()> {
+    write_png(
+        path,
+        img.as_raw(),
         img.width(),
         img.height(),
-        image::ExtendedColorType::Rgb8,
+        PngEffort::Small,
     )
-    .with_context(|| format!("writing {}", path.display()))
 }
 
 #[cfg(test)]
@@ -216,12 +213,12 @@ mod tests {
     #[test]
     fn samples_are_the_data_set_scans_downscaled() {
         let scan = generate_scan(1, 4, &SceneOptions::default());
-        let img = sample(1, 4, 360);
+        let img = sample(1, 4, 360).expect("sample");
         assert_eq!(img.width(), 360);
         let expected_h = scan.height * 360 / scan.width;
         assert_eq!(img.height(), expected_h);
         // Not downscaled past its own size.
-        let big = sample(1, 4, 10_000);
+        let big = sample(1, 4, 10_000).expect("sample");
         assert_eq!((big.width(), big.height()), (scan.width, scan.height));
         assert_eq!(parse_scan_id("7:12").expect("id"), (7, 12));
         assert!(parse_scan_id("7-12").is_err());
