@@ -32,6 +32,7 @@ from tqdm import tqdm  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from data import Augmenter, Preloaded, TrainSet, collate, find_split, worker_count  # noqa: E402
 from export import export_onnx, verify_onnx  # noqa: E402
+from init_onnx import load_onnx_weights  # noqa: E402
 from loss import DetectionLoss  # noqa: E402
 from metrics import MAP, decode  # noqa: E402
 from model import Detector, count_macs, count_params  # noqa: E402
@@ -39,7 +40,8 @@ from model import Detector, count_macs, count_params  # noqa: E402
 
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", required=True, help="training set folder (images/ + labels/) or a folder/file with data.yaml")
+    ap.add_argument("--data", required=True, nargs="+",
+                    help="training set folders (images/ + labels/) or folders/files with data.yaml; several are joined")
     ap.add_argument("--val", help="validation set folder; default: data.yaml's val split, if any")
     ap.add_argument("--out", default="runs/xsd", help="output folder")
     ap.add_argument("--imgsz", type=int, default=416, help="square input size (multiple of 32)")
@@ -66,6 +68,10 @@ def parse_args(argv=None):
     ap.add_argument("--deterministic", action="store_true",
                     help="torch.use_deterministic_algorithms (about 6x slower on CPU; CPU kernels are run-to-run stable anyway)")
     ap.add_argument("--resume", nargs="?", const="auto", help="resume from OUT/last.pt or the given checkpoint")
+    ap.add_argument("--init", metavar="MODEL_ONNX",
+                    help="start from the weights of an exported model.onnx of this architecture (fine-tuning; "
+                         "a new schedule, optimizer and EMA)")
+    ap.add_argument("--calib", type=int, default=64, help="training images that calibrate BatchNorm for --init")
     ap.add_argument("--max-train", type=int, default=0, help="use only the first N training images (0: all)")
     return ap.parse_args(argv)
 
@@ -142,7 +148,12 @@ def main(argv=None):
         raise SystemExit("--imgsz must be a multiple of 32")
     cache = args.cache_size or int(round(args.imgsz * 1.25 / 32)) * 32
 
-    train_paths, names = find_split(args.data, "train")
+    train_paths, names = [], None
+    for d in args.data:
+        paths, n = find_split(d, "train")
+        if names is not None and n != names:
+            raise SystemExit(f"{d}: classes {n} differ from {names}")
+        train_paths, names = train_paths + paths, n
     if args.max_train:
         train_paths = train_paths[: args.max_train]
     val_paths = []
@@ -150,7 +161,8 @@ def main(argv=None):
         val_paths, _ = find_split(args.val, "val")
     else:
         try:
-            val_paths, _ = find_split(args.data, "val") if (Path(args.data) / "data.yaml").exists() or str(args.data).endswith((".yaml", ".yml")) else ([], None)
+            first = args.data[0]
+            val_paths, _ = find_split(first, "val") if (Path(first) / "data.yaml").exists() or first.endswith((".yaml", ".yml")) else ([], None)
         except SystemExit:
             val_paths = []
     if not train_paths:
@@ -168,6 +180,15 @@ def main(argv=None):
     val_data = Preloaded(val_paths, args.imgsz, load_workers, "preload val") if val_paths else None
     aug = Augmenter(args.imgsz, scale=tuple(args.scale), translate=args.translate, degrees=args.degrees, mosaic=args.mosaic)
     train_set = TrainSet(train_data, aug, args.seed)
+
+    if args.init and not args.resume:
+        calib = torch.from_numpy(train_data.images[: args.calib]).permute(0, 3, 1, 2).float().div(255)
+        load_onnx_weights(model, args.init, calib)
+        if val_data is not None:
+            m50, m5095, _, _ = quick_val(model, val_data, names, args.batch, args.val_max)
+            print(f"initialised from {args.init}: quick val mAP@0.5 {m50:.3f}, mAP@0.5:0.95 {m5095:.3f}")
+        else:
+            print(f"initialised from {args.init}")
 
     model = model.to(memory_format=torch.channels_last)
     decay, no_decay = [], []

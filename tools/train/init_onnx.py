@@ -1,0 +1,115 @@
+"""Starts training from an exported model.onnx (the shipped default, or any export of this
+detector) instead of from random weights: fine-tuning on new data, or continuing training
+when the checkpoint is gone.
+
+The export folds every BatchNorm into its convolution, so each ONNX Conv holds a weight W'
+and a bias b'. Loading W' into the conv and (gamma=1, beta=b', mean=0, var=1-eps) into the
+BatchNorm reproduces the export exactly in eval mode, but in training mode BatchNorm
+normalises with batch statistics and would rescale every channel. So the loader measures the
+real per-channel mean m and variance v of W'x on a few calibration images and sets
+running stats (m, v), gamma = sqrt(v + eps), beta = b' + m: the same function in eval mode,
+and close to it in training mode from the first step.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+
+def _conv_call_order(model: nn.Module, size: int) -> list[str]:
+    """Names of the model's Conv2d modules in the order the forward pass calls them (the
+    order the exporter writes them in)."""
+    names = {m: n for n, m in model.named_modules() if isinstance(m, nn.Conv2d)}
+    order: list[str] = []
+    hooks = [m.register_forward_hook(lambda mod, i, o: order.append(names[mod])) for m in names]
+    model.eval()
+    model.export = True
+    with torch.no_grad():
+        model(torch.zeros(1, 3, size, size))
+    model.export = False
+    for h in hooks:
+        h.remove()
+    return order
+
+
+def _onnx_convs(path: str) -> list[tuple[np.ndarray, np.ndarray | None]]:
+    import onnx
+    from onnx import numpy_helper
+
+    graph = onnx.load(path).graph
+    inits = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+    convs = []
+    for node in graph.node:
+        if node.op_type != "Conv":
+            continue
+        if node.input[1] not in inits:
+            raise SystemExit(f"{path}: Conv {node.name} has a weight that is not a constant")
+        bias = inits.get(node.input[2]) if len(node.input) > 2 else None
+        convs.append((inits[node.input[1]], bias))
+    return convs
+
+
+def load_onnx_weights(model: nn.Module, path: str, calib: torch.Tensor) -> None:
+    """Copies the weights of the export at `path` into `model` (same architecture, width,
+    depth and class count), calibrating BatchNorm statistics on `calib` ([N, 3, S, S], 0..1)."""
+    size = calib.shape[-1]
+    order = _conv_call_order(model, size)
+    convs = _onnx_convs(path)
+    if len(convs) != len(order):
+        raise SystemExit(f"{path} has {len(convs)} convolutions, the model {len(order)}: "
+                         "not an export of this architecture at this --width/--depth")
+    modules = dict(model.named_modules())
+    bns: dict[str, nn.BatchNorm2d] = {}
+    with torch.no_grad():
+        for name, (w, b) in zip(order, convs):
+            conv = modules[name]
+            if tuple(conv.weight.shape) != w.shape:
+                raise SystemExit(f"{path}: {name} is {w.shape} there, {tuple(conv.weight.shape)} here "
+                                 "(different --width, --depth or class count?)")
+            conv.weight.copy_(torch.tensor(np.array(w)))
+            parent = name.rsplit(".", 1)[0] if "." in name else ""
+            bn = getattr(modules.get(parent), "bn", None) if name.endswith(".conv") else None
+            bias = torch.tensor(np.array(b)) if b is not None else torch.zeros(w.shape[0])
+            if isinstance(bn, nn.BatchNorm2d):
+                bn.weight.fill_(1.0)
+                bn.bias.copy_(bias)
+                bn.running_mean.zero_()
+                bn.running_var.fill_(1.0 - bn.eps)
+                bns[name] = bn
+            elif conv.bias is not None:
+                conv.bias.copy_(bias)
+            elif b is not None:
+                raise SystemExit(f"{path}: {name} has a bias there and no bias or BatchNorm here")
+
+    # The model now computes exactly what the export does (eval mode); measure each folded
+    # conv's output statistics on the calibration images through that same function.
+    sums: dict[str, list] = {n: [0.0, 0.0, 0] for n in bns}
+    hooks = []
+    for n in bns:
+        def hook(mod, inp, out, n=n):
+            o = out.detach().double()
+            s = sums[n]
+            s[0] = s[0] + o.sum(dim=(0, 2, 3))
+            s[1] = s[1] + (o * o).sum(dim=(0, 2, 3))
+            s[2] += o.numel() // o.shape[1]
+        hooks.append(modules[n].register_forward_hook(hook))
+    model.eval()
+    model.export = True
+    with torch.no_grad():
+        for s in range(0, calib.shape[0], 8):
+            model(calib[s:s + 8])
+    model.export = False
+    for h in hooks:
+        h.remove()
+    with torch.no_grad():
+        for n, bn in bns.items():
+            total, sq, count = sums[n]
+            mean = total / count
+            var = (sq / count - mean * mean).clamp_min(1e-6)
+            bias = bn.bias.detach().double().clone()
+            bn.running_mean.copy_(mean.float())
+            bn.running_var.copy_(var.float())
+            bn.weight.copy_(torch.sqrt(var + bn.eps).float())
+            bn.bias.copy_((bias + mean).float())
