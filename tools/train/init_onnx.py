@@ -18,19 +18,29 @@ import torch
 import torch.nn as nn
 
 
+def _run_hooked(model: nn.Module, hooks: dict[nn.Module, object], images: torch.Tensor) -> None:
+    """Runs `images` through the export-mode forward (the function the ONNX file holds) with
+    forward hooks on the given modules, in batches of 8, then removes the hooks."""
+    handles = [m.register_forward_hook(h) for m, h in hooks.items()]
+    model.eval()
+    model.export = True
+    try:
+        with torch.no_grad():
+            for s in range(0, images.shape[0], 8):
+                model(images[s:s + 8])
+    finally:
+        model.export = False
+        for h in handles:
+            h.remove()
+
+
 def _conv_call_order(model: nn.Module, size: int) -> list[str]:
     """Names of the model's Conv2d modules in the order the forward pass calls them (the
     order the exporter writes them in)."""
     names = {m: n for n, m in model.named_modules() if isinstance(m, nn.Conv2d)}
     order: list[str] = []
-    hooks = [m.register_forward_hook(lambda mod, i, o: order.append(names[mod])) for m in names]
-    model.eval()
-    model.export = True
-    with torch.no_grad():
-        model(torch.zeros(1, 3, size, size))
-    model.export = False
-    for h in hooks:
-        h.remove()
+    _run_hooked(model, {m: (lambda mod, i, o: order.append(names[mod])) for m in names},
+                torch.zeros(1, 3, size, size))
     return order
 
 
@@ -86,23 +96,17 @@ def load_onnx_weights(model: nn.Module, path: str, calib: torch.Tensor) -> None:
     # The model now computes exactly what the export does (eval mode); measure each folded
     # conv's output statistics on the calibration images through that same function.
     sums: dict[str, list] = {n: [0.0, 0.0, 0] for n in bns}
-    hooks = []
-    for n in bns:
-        def hook(mod, inp, out, n=n):
+
+    def accumulate(n):
+        def hook(mod, inp, out):
             o = out.detach().double()
             s = sums[n]
             s[0] = s[0] + o.sum(dim=(0, 2, 3))
             s[1] = s[1] + (o * o).sum(dim=(0, 2, 3))
             s[2] += o.numel() // o.shape[1]
-        hooks.append(modules[n].register_forward_hook(hook))
-    model.eval()
-    model.export = True
-    with torch.no_grad():
-        for s in range(0, calib.shape[0], 8):
-            model(calib[s:s + 8])
-    model.export = False
-    for h in hooks:
-        h.remove()
+        return hook
+
+    _run_hooked(model, {modules[n]: accumulate(n) for n in bns}, calib)
     with torch.no_grad():
         for n, bn in bns.items():
             total, sq, count = sums[n]

@@ -25,7 +25,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("logs", nargs="+", metavar="LOG", help="train_log.json files written by train.py, in order")
     ap.add_argument("out", help="SVG file to write")
-    ap.add_argument("--mark", action="append", default=[], help="EPOCH:TEXT, a vertical line after that epoch")
+    ap.add_argument("--mark", action="append", default=[], help="N:TEXT, a vertical line after the N-th epoch drawn (counting across the logs)")
     ap.add_argument("--title", default="Validation mAP per epoch (EMA weights)")
     args = ap.parse_args()
 

@@ -70,7 +70,7 @@ def parse_args(argv=None):
     ap.add_argument("--resume", nargs="?", const="auto", help="resume from OUT/last.pt or the given checkpoint")
     ap.add_argument("--init", metavar="MODEL_ONNX",
                     help="start from the weights of an exported model.onnx of this architecture (fine-tuning; "
-                         "a new schedule, optimizer and EMA)")
+                         "a new schedule, optimizer and EMA); ignored with --resume, whose checkpoint holds the weights")
     ap.add_argument("--calib", type=int, default=64, help="training images that calibrate BatchNorm for --init")
     ap.add_argument("--max-train", type=int, default=0, help="use only the first N training images (0: all)")
     return ap.parse_args(argv)
