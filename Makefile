@@ -10,7 +10,7 @@ FEATURES := $(if $(filter 1,$(GPU)),--features cuda,)
 NVIDIA_LIBS := $(shell ls -d $(CURDIR)/.ort/python/nvidia/*/lib 2>/dev/null | tr '\n' ':')
 export LD_LIBRARY_PATH := $(NVIDIA_LIBS)$(LD_LIBRARY_PATH)
 
-.PHONY: setup setup-browser build serve test fixtures model-data model-train model-thresholds model-eval model-known-misses model bench ceiling
+.PHONY: setup setup-browser build serve test fixtures model-data model-train model-thresholds model-eval model-known-misses model gpu-bin bench ceiling
 
 setup:
 	GPU=$(GPU) tools/setup.sh
@@ -90,6 +90,13 @@ model-known-misses: build
 	python3 tools/known_misses.py
 
 model: model-data model-train model-thresholds model-eval model-known-misses
+
+# A stripped copy of the binary for tools/train/gpu_stage.sh, to take to a GPU machine that has
+# PyTorch but no Rust (about 16 MB; x86-64, glibc 2.34 or later).
+gpu-bin: build
+	mkdir -p .gpu
+	cp target/release/xray-screen .gpu/xray-screen
+	strip .gpu/xray-screen
 
 # Benchmarks (see BENCHMARKS.md): criterion benches, then a server under load with the
 # model's in-process ceiling measured in the same run.

@@ -23,7 +23,7 @@ from model import Detector  # noqa: E402
 
 
 def export_onnx(model: torch.nn.Module, path: Path, imgsz: int, opset: int = 17) -> None:
-    m = copy.deepcopy(model).float().eval().to(memory_format=torch.contiguous_format)
+    m = copy.deepcopy(model).cpu().float().eval().to(memory_format=torch.contiguous_format)
     m.export = True
     dummy = torch.zeros(1, 3, imgsz, imgsz)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -43,7 +43,7 @@ def verify_onnx(model: torch.nn.Module, path: Path, imgsz: int, batch: int = 2, 
     (raises if over 1e-3 relative to the box scale)."""
     import onnxruntime as ort
 
-    m = copy.deepcopy(model).float().eval().to(memory_format=torch.contiguous_format)
+    m = copy.deepcopy(model).cpu().float().eval().to(memory_format=torch.contiguous_format)
     m.export = True
     g = torch.Generator().manual_seed(seed)
     x = torch.rand(batch, 3, imgsz, imgsz, generator=g)

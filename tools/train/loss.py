@@ -62,7 +62,7 @@ class DetectionLoss:
         n, a, c = scores.shape
         m = gt_box.shape[1]
         if m == 0:
-            return (torch.zeros_like(scores), torch.zeros_like(boxes), torch.zeros(n, a, dtype=torch.bool))
+            return (torch.zeros_like(scores), torch.zeros_like(boxes), torch.zeros(n, a, dtype=torch.bool, device=scores.device))
         # inside-box prior [N, M, A]
         px = points[:, 0].view(1, 1, a)
         py = points[:, 1].view(1, 1, a)

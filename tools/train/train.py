@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Trains the project's detector on a YOLO-layout data set on CPU and exports it to ONNX.
+"""Trains the project's detector on a YOLO-layout data set (CPU, or a CUDA GPU where there is
+one) and exports it to ONNX.
 
     .venv-train/bin/python tools/train/train.py --data /work/data/synth-train \
         --val /work/data/synth-val --out runs/xsd --minutes 50
@@ -57,8 +58,12 @@ def parse_args(argv=None):
     ap.add_argument("--warmup", type=int, default=300, help="warm-up iterations")
     ap.add_argument("--ema", type=float, default=0.999, help="EMA decay (0: no EMA)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                    help="where the network trains (auto: cuda when PyTorch sees a GPU); augmentation stays on the CPU")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (default: the cores available)")
-    ap.add_argument("--workers", type=int, default=0, help="DataLoader worker processes (0: augment in the main process)")
+    ap.add_argument("--workers", type=int, default=-1,
+                    help="DataLoader worker processes (0: augment in the main process; "
+                         "default: 0 on cpu, all cores but one on cuda)")
     ap.add_argument("--val-max", type=int, default=400, help="images used for the per-epoch quick val mAP (0: all)")
     ap.add_argument("--val-every", type=int, default=1, help="quick val every N epochs (and always at the end)")
     ap.add_argument("--mosaic", type=float, default=0.2, help="probability of a 2x2 mosaic")
@@ -110,8 +115,16 @@ def seed_everything(seed: int, deterministic: bool):
         tud.fill_uninitialized_memory = False
 
 
+def pick_device(choice: str) -> torch.device:
+    if choice == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("--device cuda: PyTorch sees no CUDA GPU (torch.cuda.is_available() is false)")
+    if choice == "auto":
+        choice = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(choice)
+
+
 @torch.no_grad()
-def quick_val(model, val: Preloaded, names, batch: int, limit: int):
+def quick_val(model, val: Preloaded, names, batch: int, limit: int, device: torch.device):
     """mAP@0.5 and mAP@0.5:0.95 on (the first `limit` of) the val set, letterboxed exactly as
     the service does, through the export-mode forward (same tensor as the ONNX model)."""
     m = model
@@ -120,9 +133,9 @@ def quick_val(model, val: Preloaded, names, batch: int, limit: int):
     n = len(val) if not limit else min(limit, len(val))
     acc = MAP(len(names))
     for s in range(0, n, batch):
-        x = torch.from_numpy(val.images[s:s + batch]).permute(0, 3, 1, 2).float().div_(255)
+        x = torch.from_numpy(val.images[s:s + batch]).to(device).permute(0, 3, 1, 2).float().div_(255)
         x = x.contiguous(memory_format=torch.channels_last)
-        pred = m(x).numpy()
+        pred = m(x).cpu().numpy()
         for k in range(pred.shape[0]):
             boxes, scores, classes = decode(pred[k], conf=0.001, iou=0.5)
             acc.add(boxes, scores, classes, val.boxes[s + k], val.classes[s + k])
@@ -146,6 +159,15 @@ def main(argv=None):
     seed_everything(args.seed, args.deterministic)
     if args.imgsz % 32:
         raise SystemExit("--imgsz must be a multiple of 32")
+    device = pick_device(args.device)
+    args.device = device.type  # the log records where it ran, not "auto"
+    if args.workers < 0:
+        args.workers = max(1, worker_count() - 1) if device.type == "cuda" else 0
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+        print(f"device: cuda ({torch.cuda.get_device_name(device)}), {args.workers} augmentation workers")
+    else:
+        print(f"device: cpu, {threads} threads, {args.workers} augmentation workers")
     cache = args.cache_size or int(round(args.imgsz * 1.25 / 32)) * 32
 
     train_paths, names = [], None
@@ -184,13 +206,14 @@ def main(argv=None):
     if args.init and not args.resume:
         calib = torch.from_numpy(train_data.images[: args.calib]).permute(0, 3, 1, 2).float().div(255)
         load_onnx_weights(model, args.init, calib)
+        model = model.to(device)
         if val_data is not None:
-            m50, m5095, _, _ = quick_val(model, val_data, names, args.batch, args.val_max)
+            m50, m5095, _, _ = quick_val(model, val_data, names, args.batch, args.val_max, device)
             print(f"initialised from {args.init}: quick val mAP@0.5 {m50:.3f}, mAP@0.5:0.95 {m5095:.3f}")
         else:
             print(f"initialised from {args.init}")
 
-    model = model.to(memory_format=torch.channels_last)
+    model = model.to(device, memory_format=torch.channels_last)
     decay, no_decay = [], []
     for name, p in model.named_parameters():
         (no_decay if p.ndim <= 1 else decay).append(p)
@@ -252,6 +275,7 @@ def main(argv=None):
             loader = torch.utils.data.DataLoader(
                 train_set, batch_size=args.batch, sampler=perm.tolist(), num_workers=args.workers,
                 collate_fn=collate, drop_last=True, prefetch_factor=4 if args.workers else None,
+                pin_memory=device.type == "cuda",
             )
             sums = {"loss": 0.0, "cls": 0.0, "box": 0.0}
             n_b = 0
@@ -262,6 +286,8 @@ def main(argv=None):
                 f = lr_factor(progress_now(), it, args.warmup, args.final_lr)
                 for g in opt.param_groups:
                     g["lr"] = args.lr * f
+                imgs = imgs.to(device, non_blocking=True)
+                gt_cls, gt_box, gt_mask = (t.to(device, non_blocking=True) for t in (gt_cls, gt_box, gt_mask))
                 x = imgs.float().div_(255).contiguous(memory_format=torch.channels_last)
                 outp = model(x)
                 loss, parts = crit(outp, gt_cls, gt_box, gt_mask)
@@ -289,7 +315,8 @@ def main(argv=None):
                    "minutes": (elapsed_before + time.time() - t0) / 60, **last}
             final_epoch = stop or epoch + 1 == args.epochs
             if val_data is not None and ((epoch + 1) % args.val_every == 0 or final_epoch):
-                m50, m5095, ap50, _ = quick_val(ema.model if ema else model, val_data, names, args.batch, args.val_max)
+                m50, m5095, ap50, _ = quick_val(ema.model if ema else model, val_data, names, args.batch, args.val_max,
+                                                device)
                 rec.update({"val_map50": m50, "val_map50_95": m5095,
                             "val_ap50": {names[c]: (None if np.isnan(v) else float(v)) for c, v in enumerate(ap50)}})
                 tqdm.write(f"epoch {epoch + 1}: loss {last['loss']:.3f} (cls {last['cls']:.3f}, box {last['box']:.3f}), "

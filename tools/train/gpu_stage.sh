@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# One fine-tuning stage on a CUDA machine, in one command and inside a fixed time: generates the
+# training and validation sets with an xray-screen binary, fine-tunes the shipped model on the GPU
+# for MINUTES, and leaves model.onnx, train_log.json and stage.log in OUT_DIR. The binary is the
+# only thing built here: the GPU machine needs Python with torch, numpy, pillow, tqdm, onnx and
+# onnxruntime, and no Rust. See tools/train/README.md ("On a CUDA GPU").
+#
+#   XRAY_BIN=.gpu/xray-screen MINUTES=5 tools/train/gpu_stage.sh
+#
+# Every knob is an environment variable (defaults in brackets):
+#   XRAY_BIN     xray-screen binary that writes the data sets [.gpu/xray-screen]
+#   OUT_DIR      where the results go [$OUT/gpu-stage when $OUT is set, else runs/gpu-stage]
+#   DATA_DIR     scratch folder for the generated scans [/tmp/xray-gpu-data]
+#   TRAIN_SEEDS  training-set seeds, TRAIN_COUNT scans each ["1000 1001"], [5000]
+#   VAL_COUNT    validation scans (seed 2000, as in the Makefile) [300]
+#   INIT         model the stage starts from [models/xray-detector/model.onnx]
+#   MINUTES      training time budget; the LR schedule anneals over it [5]
+#   EPOCHS       upper bound on epochs [100]
+#   BATCH, LR    batch size and AdamW peak learning rate [32], [1e-3]
+#   DEVICE       cuda, or cpu to rehearse the stage where there is no GPU [cuda]
+#   PYTHON       interpreter with the packages above [python3]
+#   EXTRA_ARGS   further train.py flags, e.g. "--imgsz 512"
+set -euo pipefail
+
+XRAY_BIN=${XRAY_BIN:-.gpu/xray-screen}
+if [[ -n "${OUT:-}" ]]; then OUT_DIR=${OUT_DIR:-$OUT/gpu-stage}; else OUT_DIR=${OUT_DIR:-runs/gpu-stage}; fi
+DATA_DIR=${DATA_DIR:-/tmp/xray-gpu-data}
+TRAIN_SEEDS=${TRAIN_SEEDS:-1000 1001}
+TRAIN_COUNT=${TRAIN_COUNT:-5000}
+VAL_COUNT=${VAL_COUNT:-300}
+INIT=${INIT:-models/xray-detector/model.onnx}
+MINUTES=${MINUTES:-5}
+EPOCHS=${EPOCHS:-100}
+BATCH=${BATCH:-32}
+LR=${LR:-1e-3}
+DEVICE=${DEVICE:-cuda}
+PYTHON=${PYTHON:-python3}
+EXTRA_ARGS=${EXTRA_ARGS:-}
+
+mkdir -p "$OUT_DIR" "$DATA_DIR"
+exec > >(tee "$OUT_DIR/stage.log") 2>&1
+start=$(date +%s)
+stamp() { echo "[gpu_stage +$(($(date +%s) - start)) s] $*"; }
+
+[[ -x "$XRAY_BIN" ]] || { echo "gpu_stage: no executable xray-screen at $XRAY_BIN (set XRAY_BIN)" >&2; exit 2; }
+[[ -f "$INIT" ]] || { echo "gpu_stage: no model to start from at $INIT (set INIT)" >&2; exit 2; }
+"$PYTHON" - "$DEVICE" <<'EOF'
+import sys
+import torch
+want = sys.argv[1]
+seen = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
+print(f"torch {torch.__version__}, CUDA device: {seen}")
+if want == "cuda" and not torch.cuda.is_available():
+    sys.exit("gpu_stage: DEVICE=cuda but PyTorch sees no GPU (DEVICE=cpu rehearses the stage)")
+EOF
+
+# The sets are the Makefile's (same seeds, same generator), so the result is comparable with the
+# CPU stages; PNGs only, since training reads the pseudo-colour images.
+train_dirs=()
+for seed in $TRAIN_SEEDS; do
+  stamp "generating $TRAIN_COUNT training scans, seed $seed"
+  "$XRAY_BIN" synth --no-raw --quiet --seed "$seed" --count "$TRAIN_COUNT" --out "$DATA_DIR/train-$seed"
+  train_dirs+=("$DATA_DIR/train-$seed")
+done
+stamp "generating $VAL_COUNT validation scans, seed 2000"
+"$XRAY_BIN" synth --no-raw --quiet --seed 2000 --count "$VAL_COUNT" --out "$DATA_DIR/val"
+
+stamp "training on $DEVICE for $MINUTES min from $INIT"
+# shellcheck disable=SC2086 # EXTRA_ARGS is a list of flags
+PYTHONUNBUFFERED=1 "$PYTHON" "$(dirname "$0")/train.py" --device "$DEVICE" \
+  --data "${train_dirs[@]}" --val "$DATA_DIR/val" --out "$OUT_DIR" --width 1.0 \
+  --init "$INIT" --minutes "$MINUTES" --epochs "$EPOCHS" --batch "$BATCH" --lr "$LR" --seed 5 $EXTRA_ARGS
+# The checkpoint (optimizer state included) is several times the ONNX file; --init continues
+# from model.onnx just as well.
+rm -f "$OUT_DIR/last.pt"
+stamp "done: $OUT_DIR/model.onnx"
