@@ -5,7 +5,7 @@
 # only thing built here: the GPU machine needs Python with torch, numpy, pillow, tqdm, onnx and
 # onnxruntime, and no Rust. See tools/train/README.md ("On a CUDA GPU").
 #
-#   XRAY_BIN=.gpu/xray-screen MINUTES=5 tools/train/gpu_stage.sh
+#   XRAY_BIN=.gpu/xray-screen MINUTES=5 DEADLINE_S=570 tools/train/gpu_stage.sh
 #
 # Every knob is an environment variable (defaults in brackets):
 #   XRAY_BIN     xray-screen binary that writes the data sets [.gpu/xray-screen]
@@ -15,6 +15,8 @@
 #   VAL_COUNT    validation scans (seed 2000, as in the Makefile) [300]
 #   INIT         model the stage starts from [models/xray-detector/model.onnx]
 #   MINUTES      training time budget; the LR schedule anneals over it [5]
+#   DEADLINE_S   the whole stage's limit in seconds, when it has one: MINUTES is cut so that
+#                training, validation and export end about 90 s before it [none]
 #   EPOCHS       upper bound on epochs [100]
 #   BATCH, LR    batch size and AdamW peak learning rate [32], [1e-3]
 #   DEVICE       cuda, or cpu to rehearse the stage where there is no GPU [cuda]
@@ -30,6 +32,7 @@ TRAIN_COUNT=${TRAIN_COUNT:-5000}
 VAL_COUNT=${VAL_COUNT:-300}
 INIT=${INIT:-models/xray-detector/model.onnx}
 MINUTES=${MINUTES:-5}
+DEADLINE_S=${DEADLINE_S:-0}
 EPOCHS=${EPOCHS:-100}
 BATCH=${BATCH:-32}
 LR=${LR:-1e-3}
@@ -65,6 +68,12 @@ done
 stamp "generating $VAL_COUNT validation scans, seed 2000"
 "$XRAY_BIN" synth --no-raw --quiet --seed 2000 --count "$VAL_COUNT" --out "$DATA_DIR/val"
 
+if ((DEADLINE_S > 0)); then
+  # Data generation takes however long the machine needs; the training budget gets what is left.
+  left=$((DEADLINE_S - ($(date +%s) - start) - 90))
+  ((left >= 60)) || { echo "gpu_stage: only $left s left for training before DEADLINE_S" >&2; exit 3; }
+  MINUTES=$("$PYTHON" -c "print(round(min($MINUTES, $left / 60), 2))")
+fi
 stamp "training on $DEVICE for $MINUTES min from $INIT"
 # shellcheck disable=SC2086 # EXTRA_ARGS is a list of flags
 PYTHONUNBUFFERED=1 "$PYTHON" "$(dirname "$0")/train.py" --device "$DEVICE" \
