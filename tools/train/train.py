@@ -60,7 +60,7 @@ def parse_args(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                     help="where the network trains (auto: cuda when PyTorch sees a GPU); augmentation stays on the CPU")
-    ap.add_argument("--threads", type=int, default=0, help="torch threads (default: the cores available)")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (default: the cores available; 2 on cuda)")
     ap.add_argument("--workers", type=int, default=-1,
                     help="DataLoader worker processes (0: augment in the main process; "
                          "default: 0 on cpu, all cores but one on cuda)")
@@ -154,13 +154,14 @@ def main(argv=None):
     args = parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    threads = args.threads or worker_count()
-    torch.set_num_threads(threads)
     seed_everything(args.seed, args.deterministic)
     if args.imgsz % 32:
         raise SystemExit("--imgsz must be a multiple of 32")
     device = pick_device(args.device)
     args.device = device.type  # the log records where it ran, not "auto"
+    # On a GPU the main process only feeds it; the cores belong to the augmentation workers.
+    threads = args.threads or (2 if device.type == "cuda" else worker_count())
+    torch.set_num_threads(threads)
     if args.workers < 0:
         args.workers = max(1, worker_count() - 1) if device.type == "cuda" else 0
     if device.type == "cuda":
@@ -197,7 +198,7 @@ def main(argv=None):
     gflops = 2 * count_macs(model, args.imgsz) / 1e9
     print(f"model: width {args.width}, depth {args.depth}: {params / 1e6:.2f} M parameters, {gflops:.2f} GFLOPs at {args.imgsz}x{args.imgsz}")
 
-    load_workers = max(1, threads)
+    load_workers = max(1, args.threads or worker_count())
     train_data = Preloaded(train_paths, cache, load_workers, "preload train")
     val_data = Preloaded(val_paths, args.imgsz, load_workers, "preload val") if val_paths else None
     aug = Augmenter(args.imgsz, scale=tuple(args.scale), translate=args.translate, degrees=args.degrees, mosaic=args.mosaic)
