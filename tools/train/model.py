@@ -189,6 +189,9 @@ class Detector(nn.Module):
         cls_list, dist_list, sizes = [], [], []
         for f, head in zip(feats, self.heads):
             cl, rg = head(f)
+            if rg.dtype != torch.float32:
+                # bf16 autocast: box distances of hundreds of pixels need more than bf16's 8 bits
+                cl, rg = cl.float(), rg.float()
             n, _, h, w = cl.shape
             sizes.append((h, w))
             cls_list.append(cl.flatten(2))  # [N, C, h*w]

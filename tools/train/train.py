@@ -60,6 +60,9 @@ def parse_args(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                     help="where the network trains (auto: cuda when PyTorch sees a GPU); augmentation stays on the CPU")
+    ap.add_argument("--bf16", action="store_true",
+                    help="bfloat16 autocast for the training forward pass (weights, loss, optimizer, validation "
+                         "and export stay float32); about 1.7x faster on CPUs with AVX512-BF16 or AMX")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (default: the cores available; 2 on cuda)")
     ap.add_argument("--workers", type=int, default=-1,
                     help="DataLoader worker processes (0: augment in the main process; "
@@ -290,7 +293,8 @@ def main(argv=None):
                 imgs = imgs.to(device, non_blocking=True)
                 gt_cls, gt_box, gt_mask = (t.to(device, non_blocking=True) for t in (gt_cls, gt_box, gt_mask))
                 x = imgs.float().div_(255).contiguous(memory_format=torch.channels_last)
-                outp = model(x)
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.bf16):
+                    outp = model(x)
                 loss, parts = crit(outp, gt_cls, gt_box, gt_mask)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
