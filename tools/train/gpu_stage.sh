@@ -45,6 +45,9 @@ exec > >(tee "$OUT_DIR/stage.log") 2>&1
 start=$(date +%s)
 stamp() { echo "[gpu_stage +$(($(date +%s) - start)) s] $*"; }
 
+# What the machine offers, for the log: DataLoader workers pass batches through /dev/shm, and a
+# small one (a container's 64 MB default) breaks them; EXTRA_ARGS="--workers 0" then works.
+echo "cores: $(nproc); memory: $(free -g | awk '/^Mem:/ {print $2 " GiB"}'); /dev/shm free: $(df -h --output=avail /dev/shm 2>/dev/null | tail -1)"
 [[ -x "$XRAY_BIN" ]] || { echo "gpu_stage: no executable xray-screen at $XRAY_BIN (set XRAY_BIN)" >&2; exit 2; }
 [[ -f "$INIT" ]] || { echo "gpu_stage: no model to start from at $INIT (set INIT)" >&2; exit 2; }
 "$PYTHON" - "$DEVICE" <<'EOF'
