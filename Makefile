@@ -49,6 +49,7 @@ TRAIN_EPOCHS ?= 8
 TRAIN_EPOCHS_TOTAL ?= 20
 TRAIN_EPOCHS_FINAL ?= 38
 FINETUNE_EPOCHS ?= 8
+FINETUNE2_EPOCHS ?= 9
 
 model-data: build
 	$(SYNTH) --seed 1000 --count 5000 --out data/synth-train
@@ -73,7 +74,10 @@ model-train: .venv-train/installed
 	.venv-train/bin/python tools/train/train.py --data data/synth-train data/synth-train-2 --val data/synth-val \
 		--out runs/xray-detector-ft --width 1.0 --epochs $(FINETUNE_EPOCHS) --lr 1e-3 --seed 2 \
 		--init runs/xray-detector/model.onnx
-	cp runs/xray-detector-ft/model.onnx $(MODEL)/model.onnx
+	.venv-train/bin/python tools/train/train.py --data data/synth-train data/synth-train-2 --val data/synth-val \
+		--out runs/xray-detector-ft2 --width 1.0 --epochs $(FINETUNE2_EPOCHS) --lr 4e-4 --seed 3 --bf16 \
+		--init runs/xray-detector-ft/model.onnx
+	cp runs/xray-detector-ft2/model.onnx $(MODEL)/model.onnx
 
 # Sets the thresholds in model.toml from the validation sets (weapon false alarms capped on
 # benign scans, best F1 elsewhere).
