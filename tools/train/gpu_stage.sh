@@ -41,9 +41,10 @@ PYTHON=${PYTHON:-python3}
 EXTRA_ARGS=${EXTRA_ARGS:-}
 
 mkdir -p "$OUT_DIR" "$DATA_DIR"
-exec > >(tee "$OUT_DIR/stage.log") 2>&1
 start=$(date +%s)
 stamp() { echo "[gpu_stage +$(($(date +%s) - start)) s] $*"; }
+
+stage() {
 
 # What the machine offers, for the log: DataLoader workers pass batches through /dev/shm, and a
 # small one (a container's 64 MB default) breaks them; EXTRA_ARGS="--workers 0" then works.
@@ -86,3 +87,8 @@ PYTHONUNBUFFERED=1 "$PYTHON" "$(dirname "$0")/train.py" --device "$DEVICE" \
 # from model.onnx just as well.
 rm -f "$OUT_DIR/last.pt"
 stamp "done: $OUT_DIR/model.onnx"
+}
+
+# A pipeline, not `exec > >(tee ...)`: the script then ends only once the log is complete.
+stage 2>&1 | tee "$OUT_DIR/stage.log"
+exit "${PIPESTATUS[0]}"
