@@ -25,6 +25,16 @@ from data import find_split, letterbox, read_labels  # noqa: E402
 from metrics import MAP, decode  # noqa: E402
 
 
+def open_session(model_path, threads: int = 0):
+    """An onnxruntime CPU session on the ONNX file (`threads` intra-op threads, 0: its default)."""
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    if threads:
+        so.intra_op_num_threads = threads
+    return ort.InferenceSession(str(model_path), so, providers=["CPUExecutionProvider"])
+
+
 def predictions(sess, paths, size, batch=8, conf=0.001, iou=0.5, timer=None):
     """Runs the model over `paths` as the service would (letterbox, class-aware NMS, boxes back
     in the scan's pixels) and yields, per image, (boxes, scores, classes, label boxes, label
@@ -68,12 +78,7 @@ def main():
     ap.add_argument("--json", help="also write the results here")
     args = ap.parse_args()
 
-    import onnxruntime as ort
-
-    so = ort.SessionOptions()
-    if args.threads:
-        so.intra_op_num_threads = args.threads
-    sess = ort.InferenceSession(args.model, so, providers=["CPUExecutionProvider"])
+    sess = open_session(args.model, args.threads)
     inp = sess.get_inputs()[0]
     size = int(inp.shape[2]) if isinstance(inp.shape[2], int) else 416
     out_shape = sess.get_outputs()[0].shape

@@ -25,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from data import find_split  # noqa: E402
-from evaluate import predictions  # noqa: E402
+from evaluate import open_session, predictions  # noqa: E402
 from metrics import iou_matrix  # noqa: E402
 
 KINDS = ("found", "low score", "loose box", "no box")
@@ -54,16 +54,11 @@ def main():
     ap.add_argument("--threads", type=int, default=0, help="onnxruntime intra-op threads (0: default)")
     args = ap.parse_args()
 
-    import onnxruntime as ort
-
     folder = Path(args.model)
     spec = tomllib.loads((folder / "model.toml").read_text())
     names = [c["name"] for c in spec["classes"]]
     thresholds = np.array([c["threshold"] for c in spec["classes"]], np.float32)
-    so = ort.SessionOptions()
-    if args.threads:
-        so.intra_op_num_threads = args.threads
-    sess = ort.InferenceSession(str(folder / spec["file"]), so, providers=["CPUExecutionProvider"])
+    sess = open_session(folder / spec["file"], args.threads)
     paths, data_names = find_split(args.data, args.split)
     if data_names != names:
         raise SystemExit(f"the data set's classes {data_names} are not the model's {names}")

@@ -7,8 +7,10 @@ different data sets differ in size. Marks (`--mark N:TEXT`, after the N-th epoch
 across the logs) label what changed between stages, such as a resume on a new schedule or a
 data-set change.
 
-    python tools/train/plot_curve.py runs/xray-detector/train_log.json runs/xray-detector-ft/train_log.json \
-        docs/images/training-curve.svg --mark "8:resumed" --mark "21:new labels" --mark "38:fine-tune"
+    M=models/xray-detector
+    python tools/train/plot_curve.py $M/train_log-base.json $M/train_log-finetune.json $M/train_log-finetune-2.json \
+        docs/images/training-curve.svg --mark "8:resumed" --mark "21:new labels" --mark "38:fine-tune" \
+        --mark "46:bf16 fine-tune"
 """
 import argparse
 import json

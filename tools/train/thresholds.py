@@ -27,7 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from data import find_split  # noqa: E402
-from evaluate import predictions  # noqa: E402
+from evaluate import open_session, predictions  # noqa: E402
 from metrics import iou_matrix  # noqa: E402
 
 CANDIDATES = np.round(np.arange(0.05, 0.951, 0.01), 2)
@@ -97,13 +97,11 @@ def main():
     ap.add_argument("--write", action="store_true", help="write the thresholds into --model-toml")
     args = ap.parse_args()
 
-    import onnxruntime as ort
-
     spec = tomllib.loads(Path(args.model_toml).read_text())
     classes = spec["classes"]
     nc = len(classes)
     weapons = [i for i, c in enumerate(classes) if c["category"] == "weapon"]
-    sess = ort.InferenceSession(args.model, providers=["CPUExecutionProvider"])
+    sess = open_session(args.model)
     size = int(spec["input"]["width"])
     val_paths, _ = find_split(args.val, "val")
     benign_paths, _ = find_split(args.benign, "val")

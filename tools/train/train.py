@@ -62,8 +62,8 @@ def parse_args(argv=None):
                     help="where the network trains (auto: cuda when PyTorch sees a GPU); augmentation stays on the CPU")
     ap.add_argument("--bf16", action="store_true",
                     help="bfloat16 autocast for the training forward pass (weights, loss, optimizer, validation "
-                         "and export stay float32); on CPUs with AVX512-BF16 or AMX the network's forward and backward "
-                         "run about 1.7x faster, a whole training step about 1.3x")
+                         "and export stay float32); on an AVX512-BF16 CPU (measured: AMD EPYC) the network's forward and "
+                         "backward ran about 1.7x faster, a whole training step about 1.3x")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (default: the cores available; 2 on cuda)")
     ap.add_argument("--workers", type=int, default=-1,
                     help="DataLoader worker processes (0: augment in the main process; "
