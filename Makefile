@@ -36,7 +36,7 @@ fixtures: setup
 	.venv/bin/python tools/make_fixtures.py
 
 # The default model, rebuilt from nothing (about 10 hours on 2 AVX512-BF16 CPU cores; on
-# AVX2-only cores --bf16 falls back to float32 and it takes about 2.5 times as long): the
+# AVX2-only cores --bf16 falls back to float32 and training takes about 2.5 times as long): the
 # synthetic data sets, training, thresholds from the validation sets, the held-out evaluation
 # that MODEL_CARD.md reports, and test-images/KNOWN_MISSES. Training runs in the shipped
 # model's six stages: 8 epochs, resumed to 20, resumed to 38 (each a new cosine schedule,
