@@ -380,8 +380,39 @@ class TrainSet:
         return len(self.data)
 
     def __getitem__(self, i):
+        # i beyond len(self) is a repeated draw (epoch_order): same image, its own randomness.
         rng = np.random.default_rng([self.seed, self.epoch, i])
-        return self.aug(self.data, i, rng)
+        return self.aug(self.data, i % len(self.data), rng)
+
+
+def repeat_factors(classes: list[np.ndarray], nc: int, thresh: float) -> np.ndarray:
+    """Repeat-factor sampling (Gupta et al., LVIS, 2019): a class found in a fraction f of the
+    training images gets r = max(1, sqrt(thresh / f)), and an image is drawn r times per epoch
+    for its rarest class, so rare classes get more gradient without a reweighted loss. Images
+    with no objects keep 1."""
+    if thresh <= 0:
+        return np.ones(len(classes))
+    seen = np.zeros(nc)
+    for cls in classes:
+        seen[np.unique(cls.astype(int))] += 1
+    frac = seen / max(1, len(classes))
+    per_class = np.where(frac > 0, np.sqrt(thresh / np.maximum(frac, 1e-12)), 1.0)
+    per_class = np.maximum(1.0, per_class)
+    return np.array([per_class[cls.astype(int)].max() if len(cls) else 1.0 for cls in classes])
+
+
+def epoch_order(factors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One epoch's draws, shuffled: image i floor(r_i) times, plus once more with probability
+    frac(r_i). The k-th copy of image i is drawn as i + k * len(factors), so TrainSet gives each
+    copy its own augmentation. With every r_i = 1 it is the plain permutation of earlier runs."""
+    n = len(factors)
+    if np.all(factors == 1.0):
+        return rng.permutation(n)
+    whole = np.floor(factors).astype(int)
+    counts = whole + (rng.random(n) < (factors - whole))
+    images = np.repeat(np.arange(n), counts)
+    copy = np.arange(len(images)) - np.repeat(np.cumsum(counts) - counts, counts)
+    return rng.permutation(images + copy * n)
 
 
 def collate(batch):

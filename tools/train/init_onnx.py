@@ -6,9 +6,11 @@ The export folds every BatchNorm into its convolution, so each ONNX Conv holds a
 and a bias b'. Loading W' into the conv and (gamma=1, beta=b', mean=0, var=1-eps) into the
 BatchNorm reproduces the export exactly in eval mode, but in training mode BatchNorm
 normalises with batch statistics and would rescale every channel. So the loader measures the
-real per-channel mean m and variance v of W'x on a few calibration images and sets
-running stats (m, v), gamma = sqrt(v + eps), beta = b' + m: the same function in eval mode,
-and close to it in training mode from the first step.
+real per-channel mean m and variance v of W'x on calibration images and sets running stats
+(m, v), gamma = sqrt(v + eps), beta = b' + m: the same function in eval mode, and close to it
+in training mode from the first step. The calibration images must be augmented training
+samples (train.py passes them): BatchNorm's running stats follow the training batches, and
+calibrated on clean scans they drift away from (m, v) and change the function in eval mode.
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ import torch  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from data import Augmenter, Preloaded, TrainSet, collate, find_split, worker_count  # noqa: E402
+from data import Augmenter, Preloaded, TrainSet, collate, epoch_order, find_split, repeat_factors, worker_count  # noqa: E402
 from export import export_onnx, verify_onnx  # noqa: E402
 from init_onnx import load_onnx_weights  # noqa: E402
 from loss import DetectionLoss  # noqa: E402
@@ -81,7 +81,11 @@ def parse_args(argv=None):
     ap.add_argument("--init", metavar="MODEL_ONNX",
                     help="start from the weights of an exported model.onnx of this architecture (fine-tuning; "
                          "a new schedule, optimizer and EMA); ignored with --resume, whose checkpoint holds the weights")
-    ap.add_argument("--calib", type=int, default=64, help="training images that calibrate BatchNorm for --init")
+    ap.add_argument("--calib", type=int, default=256,
+                    help="augmented training samples that calibrate BatchNorm for --init")
+    ap.add_argument("--repeat-thresh", type=float, default=0.0,
+                    help="repeat-factor sampling: images holding a class found in under this fraction of training "
+                         "images are drawn sqrt(thresh/fraction) times per epoch (0: off, every image once)")
     ap.add_argument("--max-train", type=int, default=0, help="use only the first N training images (0: all)")
     return ap.parse_args(argv)
 
@@ -223,7 +227,11 @@ def main(argv=None):
     train_set = TrainSet(train_data, aug, args.seed)
 
     if args.init and not args.resume:
-        calib = torch.from_numpy(train_data.images[: args.calib]).permute(0, 3, 1, 2).float().div(255)
+        # Calibrate on augmented training samples, the batches BatchNorm will see: calibrated on
+        # clean scans, the running stats drift to augmented-batch stats within ~100 steps and the
+        # exported function changes (bn_drift.py, no learning: val mAP@0.5 0.697 -> 0.668).
+        picks = np.linspace(0, len(train_set) - 1, num=min(args.calib, len(train_set))).astype(int)
+        calib = torch.from_numpy(np.stack([train_set[int(i)][0] for i in picks])).permute(0, 3, 1, 2).float().div(255)
         load_onnx_weights(model, args.init, calib)
         model = model.to(device)
         if val_data is not None:
@@ -241,7 +249,11 @@ def main(argv=None):
     ema = EMA(model, args.ema) if args.ema > 0 else None
     crit = DetectionLoss(nc)
 
-    iters_per_epoch = max(1, len(train_set) // args.batch)
+    factors = repeat_factors(train_data.classes, nc, args.repeat_thresh)
+    if args.repeat_thresh > 0:
+        print(f"repeat-factor sampling at {args.repeat_thresh}: {factors.sum():.0f} draws an epoch from "
+              f"{len(factors)} images (most repeated: {factors.max():.2f}x)")
+    iters_per_epoch = max(1, int(factors.sum()) // args.batch)
     total_iters = iters_per_epoch * args.epochs
     budget = args.minutes * 60.0
     start_epoch, it, elapsed_before = 0, 0, 0.0
@@ -290,7 +302,7 @@ def main(argv=None):
         for epoch in range(start_epoch, args.epochs):
             model.train()
             train_set.epoch = epoch
-            perm = np.random.default_rng([args.seed, epoch, 7]).permutation(len(train_set))
+            perm = epoch_order(factors, np.random.default_rng([args.seed, epoch, 7]))
             loader = torch.utils.data.DataLoader(
                 train_set, batch_size=args.batch, sampler=perm.tolist(), num_workers=args.workers,
                 collate_fn=collate, drop_last=True, prefetch_factor=4 if args.workers else None,
