@@ -91,20 +91,23 @@ def parse_args(argv=None):
 
 
 class EMA:
-    """Exponential moving average of weights and buffers, decay ramped up at the start."""
+    """Exponential moving average of weights and buffers, decay ramped up at the start unless
+    the start is already trained (`ramp=False`, --init): the ramp would make the first
+    epoch's EMA an average of only the last few noisy steps."""
 
-    def __init__(self, model, decay: float, tau: float = 300.0):
+    def __init__(self, model, decay: float, tau: float = 300.0, ramp: bool = True):
         self.model = copy.deepcopy(model).eval()
         for p in self.model.parameters():
             p.requires_grad_(False)
         self.decay = decay
         self.tau = tau
+        self.ramp = ramp
         self.updates = 0
 
     @torch.no_grad()
     def update(self, model):
         self.updates += 1
-        d = self.decay * (1 - math.exp(-self.updates / self.tau))
+        d = self.decay * (1 - math.exp(-self.updates / self.tau)) if self.ramp else self.decay
         msd = model.state_dict()
         for k, v in self.model.state_dict().items():
             if v.dtype.is_floating_point:
@@ -228,8 +231,8 @@ def main(argv=None):
 
     if args.init and not args.resume:
         # Calibrate on augmented training samples, the batches BatchNorm will see: calibrated on
-        # clean scans, the running stats drift to augmented-batch stats within ~100 steps and the
-        # exported function changes (bn_drift.py, no learning: val mAP@0.5 0.697 -> 0.668).
+        # clean scans, the running stats drift to augmented-batch stats within ~100 steps and
+        # change the exported function (bn_drift.py, no learning: val mAP@0.5 0.697 -> 0.668).
         picks = np.linspace(0, len(train_set) - 1, num=min(args.calib, len(train_set))).astype(int)
         calib = torch.from_numpy(np.stack([train_set[int(i)][0] for i in picks])).permute(0, 3, 1, 2).float().div(255)
         load_onnx_weights(model, args.init, calib)
@@ -246,7 +249,7 @@ def main(argv=None):
         (no_decay if p.ndim <= 1 else decay).append(p)
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.wd}, {"params": no_decay, "weight_decay": 0.0}],
                             lr=args.lr, betas=(0.9, 0.999))
-    ema = EMA(model, args.ema) if args.ema > 0 else None
+    ema = EMA(model, args.ema, ramp=not (args.init and not args.resume)) if args.ema > 0 else None
     crit = DetectionLoss(nc)
 
     factors = repeat_factors(train_data.classes, nc, args.repeat_thresh)
