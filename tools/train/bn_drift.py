@@ -19,19 +19,14 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
 import torch
 from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from data import Augmenter, Preloaded, TrainSet, collate, find_split  # noqa: E402
+from data import Augmenter, Preloaded, TrainSet, collate, find_split, image_batch  # noqa: E402
 from init_onnx import load_onnx_weights  # noqa: E402
 from model import Detector  # noqa: E402
 from train import quick_val  # noqa: E402
-
-
-def stack(samples) -> torch.Tensor:
-    return torch.from_numpy(np.stack(samples)).permute(0, 3, 1, 2).float().div(255)
 
 
 def main() -> None:
@@ -62,9 +57,9 @@ def main() -> None:
     for kind in ("clean", "augmented"):
         if kind == "clean":
             # Clean scans at the preload size, exactly what train.py calibrated on before.
-            calib = stack(list(train.images[: a.calib]))
+            calib = image_batch(train.images[: a.calib])
         else:
-            calib = stack([samples[i][0] for i in range(a.calib)])
+            calib = image_batch([samples[i][0] for i in range(a.calib)])
         model = Detector(len(names), a.width, a.depth)
         load_onnx_weights(model, a.model, calib)
         before = quick_val(model, val, names, 16, 0, cpu)[0]

@@ -415,6 +415,13 @@ def epoch_order(factors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return rng.permutation(images + copy * n)
 
 
+def image_batch(images) -> "torch.Tensor":
+    """HWC uint8 images (a list or an array) as one float NCHW tensor in 0..1."""
+    import torch
+
+    return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float().div(255)
+
+
 def collate(batch):
     import torch
 

@@ -31,7 +31,8 @@ import torch  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from data import Augmenter, Preloaded, TrainSet, collate, epoch_order, find_split, repeat_factors, worker_count  # noqa: E402
+from data import (Augmenter, Preloaded, TrainSet, collate, epoch_order, find_split, image_batch,  # noqa: E402
+                  repeat_factors, worker_count)
 from export import export_onnx, verify_onnx  # noqa: E402
 from init_onnx import load_onnx_weights  # noqa: E402
 from loss import DetectionLoss  # noqa: E402
@@ -234,7 +235,7 @@ def main(argv=None):
         # clean scans, the running stats drift to augmented-batch stats within ~100 steps and
         # change the exported function (bn_drift.py, no learning: val mAP@0.5 0.697 -> 0.668).
         picks = np.linspace(0, len(train_set) - 1, num=min(args.calib, len(train_set))).astype(int)
-        calib = torch.from_numpy(np.stack([train_set[int(i)][0] for i in picks])).permute(0, 3, 1, 2).float().div(255)
+        calib = image_batch([train_set[int(i)][0] for i in picks])
         load_onnx_weights(model, args.init, calib)
         model = model.to(device)
         if val_data is not None:
@@ -271,6 +272,7 @@ def main(argv=None):
         if ema is not None and ck.get("ema") is not None:
             ema.model.load_state_dict(ck["ema"])
             ema.updates = ck["ema_updates"]
+            ema.ramp = ck.get("ema_ramp", True)  # an --init stage resumed keeps its full-decay EMA
         start_epoch, it, elapsed_before = ck["epoch"] + 1, ck["iter"], ck["elapsed"]
         log = ck["log"]
         random.setstate(ck["py_rng"])
@@ -287,7 +289,8 @@ def main(argv=None):
     def save_ckpt(epoch):
         ck = {
             "model": model.state_dict(), "ema": ema.model.state_dict() if ema else None,
-            "ema_updates": ema.updates if ema else 0, "opt": opt.state_dict(), "epoch": epoch, "iter": it,
+            "ema_updates": ema.updates if ema else 0, "ema_ramp": ema.ramp if ema else True,
+            "opt": opt.state_dict(), "epoch": epoch, "iter": it,
             "elapsed": elapsed_before + time.time() - t0, "log": log, "args": vars(args), "names": names,
             "py_rng": random.getstate(), "np_rng": np.random.get_state(), "torch_rng": torch.get_rng_state(),
         }
