@@ -52,6 +52,7 @@ TRAIN_EPOCHS_FINAL ?= 38
 FINETUNE_EPOCHS ?= 8
 FINETUNE2_EPOCHS ?= 9
 FINETUNE3_EPOCHS ?= 9
+FINETUNE4_EPOCHS ?= 4
 TRAIN := .venv-train/bin/python tools/train/train.py --val data/synth-val --width 1.0
 
 model-data: build
@@ -77,7 +78,9 @@ model-train: .venv-train/installed
 		--epochs $(FINETUNE2_EPOCHS) --lr 4e-4 --seed 3 --bf16 --init runs/xray-detector-ft/model.onnx
 	$(TRAIN) --data data/synth-train data/synth-train-2 --out runs/xray-detector-ft3 \
 		--epochs $(FINETUNE3_EPOCHS) --lr 3e-4 --seed 4 --bf16 --init runs/xray-detector-ft2/model.onnx
-	cp runs/xray-detector-ft3/model.onnx $(MODEL)/model.onnx
+	$(TRAIN) --data data/synth-train data/synth-train-2 --out runs/xray-detector-ft4 \
+		--epochs $(FINETUNE4_EPOCHS) --lr 3e-4 --seed 8 --repeat-thresh 0.3 --init runs/xray-detector-ft3/model.onnx
+	cp runs/xray-detector-ft4/model.onnx $(MODEL)/model.onnx
 
 # Sets the thresholds in model.toml from the validation sets (weapon false alarms capped on
 # benign scans, best F1 elsewhere).
