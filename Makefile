@@ -39,8 +39,8 @@ fixtures: setup
 # AVX2-only cores --bf16 falls back to float32 and training takes about 2.5 times as long): the
 # synthetic data sets, training, thresholds from the validation sets, the held-out evaluation
 # that MODEL_CARD.md reports, and test-images/KNOWN_MISSES. Training runs in the shipped
-# model's six stages: 8 epochs, resumed to 20, resumed to 38 (each a new cosine schedule,
-# --resume; a checkpoint is kept every epoch), then three fine-tuning runs on both training
+# model's seven stages: 8 epochs, resumed to 20, resumed to 38 (each a new cosine schedule,
+# --resume; a checkpoint is kept every epoch), then four fine-tuning runs on both training
 # sets, each started from the export before it (--init). Seeds: training 1000 and 1001, validation 2000 and
 # benign-only validation 2001 (for choosing thresholds), held-out 3000 and benign-only held-out
 # 4000 (never used in training or for choosing thresholds).
