@@ -23,7 +23,7 @@ import torch
 from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from data import Augmenter, Preloaded, TrainSet, collate, find_split, image_batch  # noqa: E402
+from data import Augmenter, Preloaded, TrainSet, find_split, image_batch  # noqa: E402
 from init_onnx import load_onnx_weights  # noqa: E402
 from model import Detector  # noqa: E402
 from train import quick_val  # noqa: E402
@@ -70,7 +70,7 @@ def main() -> None:
         model.train()
         with torch.no_grad():
             for s in tqdm(range(a.calib, n, 16), desc=f"{kind}: drift", unit="batch"):
-                model(collate([samples[i] for i in range(s, min(n, s + 16))])[0].float().div(255))
+                model(image_batch([samples[i][0] for i in range(s, min(n, s + 16))]))
         after = quick_val(model, val, names, 16, 0, cpu)[0]
         results.append((kind, before, after))
     print(f"quick val mAP@0.5 of {a.model}: calibrated on {a.calib} samples, then running stats "

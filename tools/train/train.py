@@ -230,7 +230,10 @@ def main(argv=None):
     aug = Augmenter(args.imgsz, scale=tuple(args.scale), translate=args.translate, degrees=args.degrees, mosaic=args.mosaic)
     train_set = TrainSet(train_data, aug, args.seed)
 
-    if args.init and not args.resume:
+    # A stage started from an export (not resumed): its BatchNorms are calibrated and its EMA
+    # starts at full decay, since the loaded weights are already trained.
+    from_export = bool(args.init) and not args.resume
+    if from_export:
         # Calibrate on augmented training samples, the batches BatchNorm will see: calibrated on
         # clean scans, the running stats drift to augmented-batch stats within ~100 steps and
         # change the exported function (bn_drift.py, no learning: val mAP@0.5 0.697 -> 0.668).
@@ -250,7 +253,7 @@ def main(argv=None):
         (no_decay if p.ndim <= 1 else decay).append(p)
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.wd}, {"params": no_decay, "weight_decay": 0.0}],
                             lr=args.lr, betas=(0.9, 0.999))
-    ema = EMA(model, args.ema, ramp=not (args.init and not args.resume)) if args.ema > 0 else None
+    ema = EMA(model, args.ema, ramp=not from_export) if args.ema > 0 else None
     crit = DetectionLoss(nc)
 
     factors = repeat_factors(train_data.classes, nc, args.repeat_thresh)
