@@ -37,7 +37,7 @@ fixtures: setup
 
 # The default model, rebuilt from nothing (the shipped weights took 13.5 hours of training on 2
 # CPU cores: stages 1 to 6 with AVX512-BF16, stages 7 and 8 in float32 on AVX2-only cores, where
-# --bf16 falls back to float32 and training ran 5-10 images/s instead of 10-15): the
+# --bf16 falls back to float32 and training ran 5-10 images/s instead of 10-18): the
 # synthetic data sets, training, thresholds from the validation sets, the held-out evaluation
 # that MODEL_CARD.md reports, and test-images/KNOWN_MISSES. Training runs in the shipped
 # model's eight stages: 8 epochs, resumed to 20, resumed to 38 (each a new cosine schedule,
