@@ -47,6 +47,11 @@ fn table(text: &str, header: &str) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// A threshold as the card's table writes it.
+fn two_places(threshold: f64) -> String {
+    format!("{threshold:.2}")
+}
+
 fn percent(count: &Value, of: &Value) -> String {
     let (count, of) = (count.as_f64().expect("count"), of.as_f64().expect("scans"));
     format!("{:.1}%", 100.0 * count / of)
@@ -84,27 +89,25 @@ fn the_versions_agree() {
 fn the_threshold_table_is_the_shipped_thresholds() {
     let (spec, card) = (spec(), card());
     let rows = table(&card, "| id | class | category | shipped threshold |");
-    // Each class's name and threshold as the card and the reports write them.
-    let thresholds: Vec<(String, String)> = spec
-        .classes
-        .iter()
-        .map(|c| (c.name.clone(), format!("{:.2}", c.threshold)))
-        .collect();
     let shipped: Vec<Vec<String>> = spec
         .classes
         .iter()
-        .zip(&thresholds)
         .enumerate()
-        .map(|(id, (c, (name, threshold)))| {
+        .map(|(id, c)| {
             vec![
                 id.to_string(),
-                name.clone(),
+                c.name.clone(),
                 c.category.to_string(),
-                threshold.clone(),
+                two_places(c.threshold.into()),
             ]
         })
         .collect();
     assert_eq!(rows, shipped);
+    let thresholds: Vec<(String, String)> = spec
+        .classes
+        .iter()
+        .map(|c| (c.name.clone(), two_places(c.threshold.into())))
+        .collect();
 
     // The evaluation reports were made at these same thresholds.
     for name in ["eval-heldout.json", "eval-benign.json"] {
@@ -114,10 +117,9 @@ fn the_threshold_table_is_the_shipped_thresholds() {
             .expect("classes")
             .iter()
             .map(|c| {
-                let t = c["threshold"].as_f64().expect("threshold");
                 (
                     c["name"].as_str().unwrap_or_default().to_string(),
-                    format!("{t:.2}"),
+                    two_places(c["threshold"].as_f64().expect("threshold")),
                 )
             })
             .collect();
