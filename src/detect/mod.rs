@@ -9,7 +9,7 @@ pub use nms::{iou, non_max_suppression};
 
 use crate::{
     imaging::Letterbox,
-    model::{Category, ModelSpec},
+    model::{Category, ModelSpec, OutputLayout},
 };
 
 /// An axis-aligned box, corners (x1, y1) top-left and (x2, y2) bottom-right.
@@ -111,7 +111,20 @@ pub fn postprocess(
         .map(|c| cut.threshold(c.threshold))
         .collect();
     let candidates = decode_candidates(spec.layout, data, dims, &thresholds)?;
-    let kept = non_max_suppression(candidates, spec.nms.iou, spec.nms.max_detections);
+    // An end2end model did its own NMS: no overlap exceeds an infinite limit, so its boxes
+    // are only sorted and capped.
+    let end2end = spec.layout == OutputLayout::End2end;
+    let kept = non_max_suppression(
+        candidates,
+        |class_id| {
+            if end2end {
+                f32::INFINITY
+            } else {
+                spec.class_nms_iou(class_id)
+            }
+        },
+        spec.nms.max_detections,
+    );
     Ok(kept
         .into_iter()
         .filter_map(|c| {
@@ -133,4 +146,76 @@ pub fn postprocess(
             })
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two classes, knife and phone; the phone may set its own NMS overlap.
+    fn spec(layout: &str, phone_nms: &str) -> ModelSpec {
+        let text = format!(
+            r#"
+            name = "m"
+            version = "1"
+            layout = "{layout}"
+            [input]
+            name = "images"
+            width = 100
+            height = 100
+            [output]
+            name = "out"
+            [[classes]]
+            name = "knife"
+            category = "weapon"
+            threshold = 0.3
+            [[classes]]
+            name = "phone"
+            category = "undeclared_goods"
+            threshold = 0.3
+            {phone_nms}
+            "#
+        );
+        toml::from_str(&text).expect("a valid spec")
+    }
+
+    /// Per class id, how many detections survive.
+    fn counts(spec: &ModelSpec, data: &[f32], dims: [usize; 2]) -> [usize; 2] {
+        let lb = Letterbox::fit(100, 100, 100, 100);
+        let found = postprocess(spec, data, dims, &lb, ScoreCut::Shipped).expect("fits");
+        [0, 1].map(|c| found.iter().filter(|d| d.class_id == c).count())
+    }
+
+    /// A yolov8 output `[4 + 2, 4]`: two knife boxes and two phone boxes, each pair
+    /// overlapping by IoU 0.6 (10x10 boxes 2.5 px apart).
+    fn overlapping_pairs() -> Vec<f32> {
+        let cx = [20.0, 22.5, 60.0, 62.5];
+        let rows: [[f32; 4]; 6] = [
+            cx,
+            [20.0; 4],
+            [10.0; 4],
+            [10.0; 4],
+            [0.9, 0.8, 0.0, 0.0],
+            [0.0, 0.0, 0.9, 0.8],
+        ];
+        rows.concat()
+    }
+
+    #[test]
+    fn the_class_overlap_limit_decides_what_nms_keeps() {
+        let data = overlapping_pairs();
+        assert_eq!(counts(&spec("yolov8", ""), &data, [6, 4]), [1, 1]);
+        let phones_apart = spec("yolov8", "nms_iou = 0.7");
+        assert_eq!(counts(&phones_apart, &data, [6, 4]), [1, 2]);
+    }
+
+    #[test]
+    fn end2end_boxes_are_not_suppressed_again() {
+        // Rows x1, y1, x2, y2, score, class: two knives overlapping by IoU 0.6.
+        let data = [
+            15.0, 15.0, 25.0, 25.0, 0.9, 0.0, //
+            17.5, 15.0, 27.5, 25.0, 0.8, 0.0,
+        ];
+        assert_eq!(counts(&spec("end2end", ""), &data, [2, 6]), [2, 0]);
+    }
 }

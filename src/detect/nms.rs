@@ -16,11 +16,12 @@ pub fn iou(a: &BoxXyxy, b: &BoxXyxy) -> f32 {
     if union <= 0.0 { 0.0 } else { inter / union }
 }
 
-/// Keeps, per class, each box that overlaps no more confident kept box by more than
-/// `iou_threshold`; most confident first, at most `max_detections`.
+/// Keeps, per class, each box that overlaps no more confident kept box of its class by more
+/// than that class's threshold (`class_iou(class_id)`); most confident first, at most
+/// `max_detections`.
 pub fn non_max_suppression(
     mut candidates: Vec<Candidate>,
-    iou_threshold: f32,
+    class_iou: impl Fn(usize) -> f32,
     max_detections: usize,
 ) -> Vec<Candidate> {
     candidates.sort_by(|a, b| b.score.total_cmp(&a.score));
@@ -29,9 +30,10 @@ pub fn non_max_suppression(
         if kept.len() >= max_detections {
             break;
         }
+        let limit = class_iou(c.class_id);
         let suppressed = kept
             .iter()
-            .any(|k| k.class_id == c.class_id && iou(&k.bbox, &c.bbox) > iou_threshold);
+            .any(|k| k.class_id == c.class_id && iou(&k.bbox, &c.bbox) > limit);
         if !suppressed {
             kept.push(c);
         }
@@ -85,11 +87,31 @@ mod tests {
                 cand(1, 0.7, 0.0, 0.0, 10.0, 10.0), // same box, other class: kept
                 cand(0, 0.6, 50.0, 50.0, 60.0, 60.0), // elsewhere: kept
             ],
-            0.5,
+            |_| 0.5,
             100,
         );
         let scores: Vec<f32> = kept.iter().map(|c| c.score).collect();
         assert_eq!(scores, vec![0.9, 0.7, 0.6]);
+    }
+
+    #[test]
+    fn each_class_has_its_own_overlap_limit() {
+        // Two phones lying half over each other overlap by IoU 0.6: kept as two at a phone
+        // limit of 0.7; two knife boxes overlapping as much are one knife at 0.5.
+        let overlapping = |class_id| {
+            vec![
+                cand(class_id, 0.9, 0.0, 0.0, 10.0, 10.0),
+                cand(class_id, 0.8, 2.5, 0.0, 12.5, 10.0), // IoU 75/125 = 0.6
+            ]
+        };
+        let (knife, phone) = (1, 5);
+        let limit = |class_id| if class_id == phone { 0.7 } else { 0.5 };
+        let mut both = overlapping(knife);
+        both.extend(overlapping(phone));
+        let kept = non_max_suppression(both, limit, 100);
+        let count = |class_id| kept.iter().filter(|c| c.class_id == class_id).count();
+        assert_eq!(count(knife), 1);
+        assert_eq!(count(phone), 2);
     }
 
     #[test]
@@ -106,7 +128,7 @@ mod tests {
                 )
             })
             .collect();
-        let kept = non_max_suppression(many, 0.5, 3);
+        let kept = non_max_suppression(many, |_| 0.5, 3);
         assert_eq!(kept.len(), 3);
         assert_eq!(kept[0].score, 0.9);
     }

@@ -86,6 +86,11 @@ pub struct ClassSpec {
     /// Confidence at or above which a detection of this class is reported (and, for an
     /// alarming category, raises the alarm).
     pub threshold: f32,
+    /// Overlap (intersection over union) above which two boxes of this class are taken for
+    /// one object; default `[nms] iou`. Goods packed in quantity (phones in a carton) lie
+    /// over each other, so two real objects can overlap more than one object's duplicates.
+    #[serde(default)]
+    pub nms_iou: Option<f32>,
 }
 
 /// How a scan becomes the model's input tensor.
@@ -209,6 +214,14 @@ impl ModelSpec {
         Ok(spec)
     }
 
+    /// The NMS overlap limit of class `class_id`: its own `nms_iou`, else `[nms] iou`.
+    pub fn class_nms_iou(&self, class_id: usize) -> f32 {
+        self.classes
+            .get(class_id)
+            .and_then(|c| c.nms_iou)
+            .unwrap_or(self.nms.iou)
+    }
+
     fn check(&self) -> Result<(), String> {
         if self.name.trim().is_empty() {
             return Err("name is empty".into());
@@ -221,6 +234,14 @@ impl ModelSpec {
                 return Err(format!(
                     "class {:?} threshold {} is outside 0..1",
                     class.name, class.threshold
+                ));
+            }
+            if let Some(iou) = class.nms_iou
+                && !(0.0..=1.0).contains(&iou)
+            {
+                return Err(format!(
+                    "class {:?} nms_iou {iou} is outside 0..1",
+                    class.name
                 ));
             }
         }
@@ -271,6 +292,23 @@ mod tests {
         assert_eq!(spec.input.palette, PaletteName::Classic);
         assert_eq!(spec.nms.iou, 0.5);
         assert_eq!(spec.classes[0].category, Category::Weapon);
+        assert_eq!(spec.class_nms_iou(0), 0.5);
+    }
+
+    #[test]
+    fn a_class_may_set_its_own_nms_overlap() {
+        let two = format!(
+            "{MINIMAL}\n[[classes]]\nname = \"phone\"\ncategory = \"undeclared_goods\"\nthreshold = 0.4\nnms_iou = 0.7\n"
+        );
+        let spec: ModelSpec =
+            toml::from_str(&two.replace("[output]", "[nms]\niou = 0.45\n[output]"))
+                .expect("parses");
+        spec.check().expect("valid");
+        assert_eq!(spec.class_nms_iou(0), 0.45);
+        assert_eq!(spec.class_nms_iou(1), 0.7);
+        let bad: ModelSpec =
+            toml::from_str(&two.replace("nms_iou = 0.7", "nms_iou = 1.2")).expect("parses");
+        assert!(bad.check().unwrap_err().contains("nms_iou 1.2"));
     }
 
     #[test]

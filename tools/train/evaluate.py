@@ -25,6 +25,13 @@ from data import find_split, letterbox, read_labels  # noqa: E402
 from metrics import MAP, decode  # noqa: E402
 
 
+def nms_ious(spec: dict) -> list[float]:
+    """Each class's NMS IoU from a parsed model.toml, as the service reads it: the class's
+    `nms_iou`, else `[nms] iou`, else 0.5."""
+    default = spec.get("nms", {}).get("iou", 0.5)
+    return [c.get("nms_iou", default) for c in spec["classes"]]
+
+
 def open_session(model_path, threads: int = 0):
     """An onnxruntime CPU session on the ONNX file (`threads` intra-op threads, 0: its default)."""
     import onnxruntime as ort

@@ -31,11 +31,13 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:
     return np.array(keep, dtype=np.int64)
 
 
-def decode(pred: np.ndarray, conf: float = 0.001, iou: float = 0.5, max_det: int = 300):
+def decode(pred: np.ndarray, conf: float = 0.001, iou=0.5, max_det: int = 300):
     """One image's output [4 + C, A] -> (boxes xyxy [K, 4], scores [K], classes [K]) after
-    class-aware NMS, in input pixels."""
+    class-aware NMS, in input pixels. `iou` is one NMS threshold or one per class (model.toml's
+    `nms_iou`: goods packed in quantity overlap more than one object's duplicate boxes)."""
     p = pred.T
     boxes_cxcywh, scores = p[:, :4], p[:, 4:]
+    per_class = np.broadcast_to(np.asarray(iou, np.float64), (scores.shape[1],))
     cand_a, cand_c = np.nonzero(scores > conf)
     if cand_a.size == 0:
         return np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64)
@@ -46,9 +48,12 @@ def decode(pred: np.ndarray, conf: float = 0.001, iou: float = 0.5, max_det: int
         cand_a, cand_c, sc = cand_a[top], cand_c[top], sc[top]
     b = boxes_cxcywh[cand_a]
     xyxy = np.stack([b[:, 0] - b[:, 2] / 2, b[:, 1] - b[:, 3] / 2, b[:, 0] + b[:, 2] / 2, b[:, 1] + b[:, 3] / 2], 1)
-    # class-aware: offset boxes per class
-    off = cand_c[:, None].astype(np.float32) * 10000.0
-    keep = nms(xyxy + off, sc, iou)[:max_det]
+    kept = []
+    for c in np.unique(cand_c):
+        idx = np.nonzero(cand_c == c)[0]
+        kept.append(idx[nms(xyxy[idx], sc[idx], float(per_class[c]))])
+    keep = np.concatenate(kept)
+    keep = keep[np.argsort(-sc[keep], kind="stable")][:max_det]
     return xyxy[keep].astype(np.float32), sc[keep].astype(np.float32), cand_c[keep].astype(np.int64)
 
 

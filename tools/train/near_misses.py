@@ -9,7 +9,7 @@ the same class (any score over --conf), sorted into
 
 per class, with the median IoU of the best candidate and the median of the best score at
 IoU >= 0.5. Thresholds come from the model's model.toml. Runs like evaluate.py (onnxruntime on
-CPU, letterboxed as the service does, class-aware NMS at IoU 0.5).
+CPU, letterboxed as the service does, class-aware NMS at each class's IoU from model.toml).
 
     .venv-train/bin/python tools/train/near_misses.py --model models/xray-detector --data data/synth-val
 """
@@ -25,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from data import find_split  # noqa: E402
-from evaluate import open_session, predictions  # noqa: E402
+from evaluate import nms_ious, open_session, predictions  # noqa: E402
 from metrics import iou_matrix  # noqa: E402
 
 KINDS = ("found", "low score", "loose box", "no box")
@@ -64,7 +64,8 @@ def main():
         raise SystemExit(f"the data set's classes {data_names} are not the model's {names}")
 
     rows = [[] for _ in names]
-    for boxes, scores, classes, gt, gt_classes in predictions(sess, paths, spec["input"]["width"], conf=args.conf):
+    for boxes, scores, classes, gt, gt_classes in predictions(sess, paths, spec["input"]["width"], conf=args.conf,
+                                                                   iou=nms_ious(spec)):
         for g, c in zip(gt, gt_classes):
             rows[c].append(sort_object(g, c, boxes, scores, classes, thresholds[c]))
 
