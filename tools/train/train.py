@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from data import (Augmenter, Preloaded, TrainSet, collate, epoch_order, find_split, image_batch,  # noqa: E402
                   repeat_factors, worker_count)
 from export import export_onnx, verify_onnx  # noqa: E402
+from grow import deepen  # noqa: E402
 from init_onnx import load_onnx_weights  # noqa: E402
 from loss import DetectionLoss  # noqa: E402
 from metrics import MAP, decode  # noqa: E402
@@ -82,6 +83,10 @@ def parse_args(argv=None):
     ap.add_argument("--init", metavar="MODEL_ONNX",
                     help="start from the weights of an exported model.onnx of this architecture (fine-tuning; "
                          "a new schedule, optimizer and EMA); ignored with --resume, whose checkpoint holds the weights")
+    ap.add_argument("--init-depth", type=int, default=0,
+                    help="--depth of the --init export when it is smaller than --depth: the export is grown into "
+                         "the deeper model (new residual blocks whose fuse weights start at zero, so it starts "
+                         "computing exactly what the export does; grow.py). 0: the same as --depth")
     ap.add_argument("--calib", type=int, default=256,
                     help="augmented training samples that calibrate BatchNorm for --init")
     ap.add_argument("--repeat-thresh", type=float, default=0.0,
@@ -239,7 +244,15 @@ def main(argv=None):
         # change the exported function (bn_drift.py, no learning: val mAP@0.5 0.697 -> 0.668).
         picks = np.linspace(0, len(train_set) - 1, num=min(args.calib, len(train_set))).astype(int)
         calib = image_batch([train_set[int(i)][0] for i in picks])
-        load_onnx_weights(model, args.init, calib)
+        if args.init_depth and args.init_depth != args.depth:
+            if args.init_depth > args.depth:
+                raise SystemExit(f"--init-depth {args.init_depth} is deeper than --depth {args.depth}: a model only grows")
+            small = Detector(nc, args.width, args.init_depth)
+            load_onnx_weights(small, args.init, calib)
+            added = deepen(small, model)
+            print(f"grew the depth-{args.init_depth} export into depth {args.depth}: {added} residual blocks added")
+        else:
+            load_onnx_weights(model, args.init, calib)
         model = model.to(device)
         if val_data is not None:
             m50, m5095, _, _ = quick_val(model, val_data, names, args.batch, args.val_max, device)
