@@ -81,7 +81,7 @@ fi
 stamp "training on $DEVICE for $MINUTES min from $INIT"
 # shellcheck disable=SC2086 # EXTRA_ARGS is a list of flags
 PYTHONUNBUFFERED=1 "$PYTHON" "$(dirname "$0")/train.py" --device "$DEVICE" \
-  --data "${train_dirs[@]}" --val "$DATA_DIR/val" --out "$OUT_DIR" --width 1.0 \
+  --data "${train_dirs[@]}" --val "$DATA_DIR/val" --out "$OUT_DIR" --width 1.0 --depth 2 \
   --init "$INIT" --minutes "$MINUTES" --epochs "$EPOCHS" --batch "$BATCH" --lr "$LR" --seed 5 $EXTRA_ARGS
 # The checkpoint (optimizer state included) is several times the ONNX file; --init continues
 # from model.onnx just as well.
