@@ -79,6 +79,7 @@ if ((DEADLINE_S > 0)); then
   MINUTES=$("$PYTHON" -c "print(round(min($MINUTES, $left / 60), 2))")
 fi
 stamp "training on $DEVICE for $MINUTES min from $INIT"
+# --width 1.0 --depth 2: the shipped model's architecture, which --init must match.
 # shellcheck disable=SC2086 # EXTRA_ARGS is a list of flags
 PYTHONUNBUFFERED=1 "$PYTHON" "$(dirname "$0")/train.py" --device "$DEVICE" \
   --data "${train_dirs[@]}" --val "$DATA_DIR/val" --out "$OUT_DIR" --width 1.0 --depth 2 \
