@@ -30,10 +30,13 @@ pub fn non_max_suppression(
         if kept.len() >= max_detections {
             break;
         }
+        // IoU never exceeds 1, so a limit of 1 or more (end2end outputs) suppresses nothing
+        // and the overlaps need not be computed.
         let limit = class_iou(c.class_id);
-        let suppressed = kept
-            .iter()
-            .any(|k| k.class_id == c.class_id && iou(&k.bbox, &c.bbox) > limit);
+        let suppressed = limit < 1.0
+            && kept
+                .iter()
+                .any(|k| k.class_id == c.class_id && iou(&k.bbox, &c.bbox) > limit);
         if !suppressed {
             kept.push(c);
         }

@@ -106,8 +106,9 @@ def main():
     size = int(spec["input"]["width"])
     val_paths, _ = find_split(args.val, "val")
     benign_paths, _ = find_split(args.benign, "val")
-    val = run(sess, val_paths, size, nms_ious(spec))
-    benign = run(sess, benign_paths, size, nms_ious(spec))
+    ious = nms_ious(spec)
+    val = run(sess, val_paths, size, ious)
+    benign = run(sess, benign_paths, size, ious)
     # Benign scans: the labelled set's own benign scans count too.
     benign += [r for r in val if len(r[3]) == 0]
     weapon_top = np.array([max([s for s, c in zip(r[1], r[2]) if c in weapons], default=0.0) for r in benign])
