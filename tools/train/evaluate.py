@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Quick mAP of an ONNX detector (YOLOv8 layout `[N, 4 + C, A]`, sigmoid scores) on a
 YOLO-layout folder, with onnxruntime on CPU. Letterboxes like the service (pad 114, centred),
-runs class-aware NMS (IoU 0.5), maps boxes back to the scan and scores COCO-style
+runs class-aware NMS (IoU 0.5, or each class's overlap from `--model-toml`), maps boxes back to the scan and scores COCO-style
 (101-point interpolated AP per class): mAP@0.5 and mAP@0.5:0.95. For development checks; the
 authoritative evaluation is the service's `eval` command.
 
     .venv-train/bin/python tools/train/evaluate.py --model runs/xsd/model.onnx --data /work/data/synth-val
+    .venv-train/bin/python tools/train/evaluate.py --model runs/xsd/model.onnx --data /work/data/synth-val \
+        --model-toml models/xray-detector/model.toml
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tomllib
 import time
 from pathlib import Path
 
@@ -79,7 +82,9 @@ def main():
     ap.add_argument("--split", default="val", help="split to use with data.yaml")
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--conf", type=float, default=0.001, help="score threshold before NMS")
-    ap.add_argument("--iou", type=float, default=0.5, help="NMS IoU")
+    ap.add_argument("--iou", type=float, default=0.5, help="NMS IoU for every class")
+    ap.add_argument("--model-toml", help="take each class's NMS IoU from this model.toml (its `nms_iou`, "
+                    "else `[nms] iou`), as the service does; replaces --iou")
     ap.add_argument("--limit", type=int, default=0, help="evaluate only the first N images")
     ap.add_argument("--threads", type=int, default=0, help="onnxruntime intra-op threads (0: default)")
     ap.add_argument("--json", help="also write the results here")
@@ -97,9 +102,17 @@ def main():
         print(f"warning: model has {out_shape[1] - 4} classes, data set names {nc}", file=sys.stderr)
         nc = out_shape[1] - 4
         names = names[:nc] + [f"class{i}" for i in range(len(names), nc)]
+    iou = args.iou
+    if args.model_toml:
+        try:
+            iou = nms_ious(tomllib.loads(Path(args.model_toml).read_text()))
+        except (OSError, tomllib.TOMLDecodeError, KeyError) as e:
+            sys.exit(f"cannot read NMS overlaps from {args.model_toml}: {e}")
+        if len(iou) != nc:
+            sys.exit(f"{args.model_toml} names {len(iou)} classes, the model has {nc}")
     acc = MAP(nc)
     timer = [0.0]
-    for boxes, scores, classes, gt, gt_classes in predictions(sess, paths, size, args.batch, args.conf, args.iou, timer):
+    for boxes, scores, classes, gt, gt_classes in predictions(sess, paths, size, args.batch, args.conf, iou, timer):
         acc.add(boxes, scores, classes, gt, gt_classes)
     t_model = timer[0]
     m50, m5095, ap50, ap5095 = acc.compute()
