@@ -14,6 +14,7 @@
 #   TRAIN_SEEDS  training-set seeds, TRAIN_COUNT scans each ["1000 1001"], [5000]
 #   VAL_COUNT    validation scans (seed 2000, as in the Makefile) [300]
 #   INIT         model the stage starts from [models/xray-detector/model.onnx]
+#   DEPTH        residual blocks a CSP unit of INIT, which train.py must match [3, the shipped model's]
 #   MINUTES      training time budget; the LR schedule anneals over it [5]
 #   DEADLINE_S   the whole stage's limit in seconds, when it has one: MINUTES is cut so that
 #                training, validation and export end about 90 s before it [none]
@@ -31,6 +32,7 @@ TRAIN_SEEDS=${TRAIN_SEEDS:-1000 1001}
 TRAIN_COUNT=${TRAIN_COUNT:-5000}
 VAL_COUNT=${VAL_COUNT:-300}
 INIT=${INIT:-models/xray-detector/model.onnx}
+DEPTH=${DEPTH:-3}
 MINUTES=${MINUTES:-5}
 DEADLINE_S=${DEADLINE_S:-0}
 EPOCHS=${EPOCHS:-100}
@@ -79,10 +81,10 @@ if ((DEADLINE_S > 0)); then
   MINUTES=$("$PYTHON" -c "print(round(min($MINUTES, $left / 60), 2))")
 fi
 stamp "training on $DEVICE for $MINUTES min from $INIT"
-# --width 1.0 --depth 2: the shipped model's architecture, which --init must match.
+# --width 1.0 --depth DEPTH: INIT's architecture, which --init must match.
 # shellcheck disable=SC2086 # EXTRA_ARGS is a list of flags
 PYTHONUNBUFFERED=1 "$PYTHON" "$(dirname "$0")/train.py" --device "$DEVICE" \
-  --data "${train_dirs[@]}" --val "$DATA_DIR/val" --out "$OUT_DIR" --width 1.0 --depth 2 \
+  --data "${train_dirs[@]}" --val "$DATA_DIR/val" --out "$OUT_DIR" --width 1.0 --depth "$DEPTH" \
   --init "$INIT" --minutes "$MINUTES" --epochs "$EPOCHS" --batch "$BATCH" --lr "$LR" --seed 5 $EXTRA_ARGS
 # The checkpoint (optimizer state included) is several times the ONNX file; --init continues
 # from model.onnx just as well.
