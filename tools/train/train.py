@@ -22,6 +22,7 @@ import copy  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
 import random  # noqa: E402
+import signal  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -320,6 +321,10 @@ def main(argv=None):
     interrupted = False
     last = {"loss": float("nan"), "cls": float("nan"), "box": float("nan")}
     epoch = start_epoch - 1
+    # A run started in the background (`&`, nohup) has SIGINT ignored by its shell, and `kill`
+    # sends SIGTERM: both end training as Ctrl-C does (checkpoint, export, exit).
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.default_int_handler)
     try:
         for epoch in range(start_epoch, args.epochs):
             model.train()
