@@ -14,7 +14,7 @@
 #   TRAIN_SEEDS  training-set seeds, TRAIN_COUNT scans each ["1000 1001"], [5000]
 #   VAL_COUNT    validation scans (seed 2000, as in the Makefile) [300]
 #   INIT         model the stage starts from [models/xray-detector/model.onnx]
-#   DEPTH        residual blocks a CSP unit of INIT, which train.py must match [3, the shipped model's]
+#   DEPTH        residual blocks a CSP unit of INIT, which train.py must match [4, the shipped model's]
 #   MINUTES      training time budget; the LR schedule anneals over it [5]
 #   DEADLINE_S   the whole stage's limit in seconds, when it has one: MINUTES is cut so that
 #                training, validation and export end about 90 s before it [none]
@@ -32,7 +32,7 @@ TRAIN_SEEDS=${TRAIN_SEEDS:-1000 1001}
 TRAIN_COUNT=${TRAIN_COUNT:-5000}
 VAL_COUNT=${VAL_COUNT:-300}
 INIT=${INIT:-models/xray-detector/model.onnx}
-DEPTH=${DEPTH:-3}
+DEPTH=${DEPTH:-4}
 MINUTES=${MINUTES:-5}
 DEADLINE_S=${DEADLINE_S:-0}
 EPOCHS=${EPOCHS:-100}

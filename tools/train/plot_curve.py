@@ -11,9 +11,10 @@ data-set change.
     python tools/train/plot_curve.py $M/train_log-base.json $M/train_log-finetune.json \
         $M/train_log-finetune-2.json $M/train_log-finetune-3.json $M/train_log-finetune-4.json \
         $M/train_log-finetune-5.json $M/train_log-finetune-6.json $M/train_log-finetune-7.json \
-        docs/images/training-curve.svg \
+        $M/train_log-finetune-8.json docs/images/training-curve.svg \
         --mark "8:resumed" --mark "21:new labels" --mark "38:fine-tune" --mark "46:bf16 fine-tune" \
-        --mark "55:stage 6" --mark "64:stage 7" --mark "68:stage 8" --mark "74:depth 2" --mark "81:depth 3"
+        --mark "55:stage 6" --mark "64:stage 7" --mark "68:stage 8" --mark "74:depth 2" --mark "81:depth 3" \
+        --mark "89:depth 4"
 """
 import argparse
 import json
