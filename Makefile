@@ -37,7 +37,7 @@ fixtures: setup
 
 # The default model, rebuilt from nothing (the shipped weights took 18.5 hours of training on 2
 # CPU cores: stages 1 to 6, 9 and 10 with AVX512-BF16, stages 7, 8 and 11 in float32 on AVX2-only cores,
-# where --bf16 falls back to float32 and training ran 5-10 images/s instead of 10-18): the
+# where --bf16 falls back to float32 and training ran 4-10 images/s instead of 10-18): the
 # synthetic data sets, training, thresholds from the validation sets, the held-out evaluation
 # that MODEL_CARD.md reports, and test-images/KNOWN_MISSES. Training runs in the shipped
 # model's eleven stages: 8 epochs, resumed to 20, resumed to 38 (each a new cosine schedule,
