@@ -6,8 +6,8 @@ use std::path::Path;
 use ort::{session::Session, value::TensorRef};
 
 use super::{
-    ExecutionProvider, ModelError, ModelSpec, OrtRuntime, SessionOptions, registry::check_io,
-    session::create_session,
+    ExecutionProvider, FlipAverage, ModelError, ModelSpec, OrtRuntime, SessionOptions,
+    registry::check_io, session::create_session,
 };
 
 /// A session of one model, ready to run batches `[n, 3, H, W]`.
@@ -18,6 +18,10 @@ pub struct ModelInstance {
     output_name: String,
     height: usize,
     width: usize,
+    /// Set when model.toml asks for flip averaging; `doubled` is its reused batch of the
+    /// images and their mirrors.
+    flip: Option<FlipAverage>,
+    doubled: Vec<f32>,
 }
 
 /// An instance opened from a model folder, checked and warmed up.
@@ -41,6 +45,14 @@ impl ModelInstance {
         let (session, provider) = create_session(runtime, &spec.name, onnx, options)?;
         let max_batch = match check_io(&session, spec)? {
             None => spec.max_batch,
+            Some(1) if spec.output.flip_average => {
+                return Err(ModelError::Mismatch {
+                    model: spec.name.clone(),
+                    what: "output.flip_average runs each batch with its mirrors, but the ONNX \
+                           batch dimension is fixed at 1; export it dynamic"
+                        .into(),
+                });
+            }
             Some(1) => 1,
             Some(fixed) => {
                 return Err(ModelError::Mismatch {
@@ -51,13 +63,19 @@ impl ModelInstance {
                 });
             }
         };
+        let (height, width) = (spec.input.height as usize, spec.input.width as usize);
         let mut instance = ModelInstance {
             session,
             model: spec.name.clone(),
             input_name: spec.input.name.clone(),
             output_name: spec.output.name.clone(),
-            height: spec.input.height as usize,
-            width: spec.input.width as usize,
+            height,
+            width,
+            flip: spec
+                .output
+                .flip_average
+                .then(|| FlipAverage::new(&spec.output.strides, height, width)),
+            doubled: Vec::new(),
         };
         let zeros = vec![0f32; instance.input_len() * max_batch];
         instance
@@ -84,8 +102,14 @@ impl ModelInstance {
         3 * self.height * self.width
     }
 
+    /// Whether each batch also runs mirrored (model.toml's `flip_average`).
+    pub fn flip_averages(&self) -> bool {
+        self.flip.is_some()
+    }
+
     /// Runs `n` images laid end to end in `input`; returns the per-image output dims and the
-    /// whole output (`n` times their product).
+    /// whole output (`n` times their product). With flip averaging the session runs the `n`
+    /// and their mirrors as one batch of `2n`, and the outputs are averaged back to `n`.
     pub fn infer(&mut self, n: usize, input: &[f32]) -> Result<([usize; 2], Vec<f32>), String> {
         if input.len() != n * self.input_len() {
             return Err(format!(
@@ -94,6 +118,22 @@ impl ModelInstance {
                 input.len()
             ));
         }
+        // A clone of three grid sizes, so that the session can be borrowed mutably.
+        let Some(flip) = self.flip.clone() else {
+            return self.run(n, input);
+        };
+        let mut doubled = std::mem::take(&mut self.doubled);
+        doubled.clear();
+        doubled.extend_from_slice(input);
+        flip.append_mirrored(input, &mut doubled);
+        let result = self
+            .run(2 * n, &doubled)
+            .and_then(|(dims, data)| Ok((dims, flip.average(&data, n, dims)?)));
+        self.doubled = doubled;
+        result
+    }
+
+    fn run(&mut self, n: usize, input: &[f32]) -> Result<([usize; 2], Vec<f32>), String> {
         let tensor = TensorRef::from_array_view(([n, 3, self.height, self.width], input))
             .map_err(|e| e.to_string())?;
         let outputs = self

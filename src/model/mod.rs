@@ -3,6 +3,7 @@
 //! executor threads of `batching`).
 
 mod error;
+mod flip;
 mod instance;
 mod registry;
 mod runtime;
@@ -10,6 +11,7 @@ mod session;
 mod spec;
 
 pub use error::ModelError;
+pub use flip::FlipAverage;
 pub use instance::{ModelInstance, OpenedInstance};
 pub use registry::{LoadedModel, ModelRegistry, RegistryOptions};
 pub use runtime::{OrtRuntime, locate_library};

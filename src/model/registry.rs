@@ -156,6 +156,7 @@ fn load_model(
         max_queue_delay_us = max_queue_delay.as_micros() as u64,
         layout = ?spec.layout,
         input = format!("{}x{}", spec.input.width, spec.input.height),
+        flip_average = spec.output.flip_average,
         "model loaded and warmed up"
     );
     let batcher = Batcher::start(

@@ -129,6 +129,18 @@ fn default_std() -> [f32; 3] {
 pub struct OutputSpec {
     /// Name of the ONNX output holding the detections.
     pub name: String,
+    /// Also run each image mirrored left to right and average the two outputs anchor by
+    /// anchor (YOLOv8 layout only): steadier scores and boxes for twice the model's work.
+    #[serde(default)]
+    pub flip_average: bool,
+    /// The strides of the output's anchor grids, in the order their anchors are laid out
+    /// (row by row within a grid); `flip_average` finds each anchor's mirror through them.
+    #[serde(default = "default_strides")]
+    pub strides: Vec<u32>,
+}
+
+fn default_strides() -> Vec<u32> {
+    vec![8, 16, 32]
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -257,6 +269,32 @@ impl ModelSpec {
         if !(0.0..=1.0).contains(&self.nms.iou) {
             return Err(format!("nms.iou {} is outside 0..1", self.nms.iou));
         }
+        if self.output.flip_average {
+            self.check_flip_average()?;
+        }
+        Ok(())
+    }
+
+    fn check_flip_average(&self) -> Result<(), String> {
+        if self.layout != OutputLayout::Yolov8 {
+            return Err(format!(
+                "output.flip_average needs layout \"yolov8\" (anchor grids), not {:?}",
+                self.layout
+            ));
+        }
+        let strides = &self.output.strides;
+        if strides.is_empty() {
+            return Err("output.strides is empty; flip_average needs the anchor grids".into());
+        }
+        let (w, h) = (self.input.width, self.input.height);
+        if let Some(s) = strides
+            .iter()
+            .find(|&&s| s == 0 || w % s != 0 || h % s != 0)
+        {
+            return Err(format!(
+                "output.strides: {s} does not divide the {w}x{h} input into whole grid cells"
+            ));
+        }
         Ok(())
     }
 }
@@ -309,6 +347,33 @@ mod tests {
         let bad: ModelSpec =
             toml::from_str(&two.replace("nms_iou = 0.7", "nms_iou = 1.2")).expect("parses");
         assert!(bad.check().unwrap_err().contains("nms_iou 1.2"));
+    }
+
+    #[test]
+    fn flip_average_needs_grids_that_fit_the_input() {
+        let on = MINIMAL.replace(
+            "name = \"output0\"",
+            "name = \"output0\"\nflip_average = true",
+        );
+        let spec: ModelSpec = toml::from_str(&on).expect("parses");
+        spec.check().expect("valid");
+        assert!(spec.output.flip_average);
+        assert_eq!(spec.output.strides, [8, 16, 32]);
+        let odd: ModelSpec = toml::from_str(&on.replace(
+            "flip_average = true",
+            "flip_average = true\nstrides = [8, 48]",
+        ))
+        .expect("parses");
+        assert!(
+            odd.check()
+                .unwrap_err()
+                .contains("48 does not divide the 640x640")
+        );
+        let v5: ModelSpec =
+            toml::from_str(&on.replace("\"yolov8\"", "\"yolov5\"")).expect("parses");
+        assert!(v5.check().unwrap_err().contains("needs layout \"yolov8\""));
+        let off: ModelSpec = toml::from_str(MINIMAL).expect("parses");
+        assert!(!off.output.flip_average);
     }
 
     #[test]

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Quick mAP of an ONNX detector (YOLOv8 layout `[N, 4 + C, A]`, sigmoid scores) on a
 YOLO-layout folder, with onnxruntime on CPU. Letterboxes like the service (pad 114, centred),
-runs class-aware NMS (IoU 0.5, or each class's overlap from `--model-toml`), maps boxes back to the scan and scores COCO-style
+runs class-aware NMS (IoU 0.5, or each class's overlap from `--model-toml`, which also turns on
+its flip averaging), maps boxes back to the scan and scores COCO-style
 (101-point interpolated AP per class): mAP@0.5 and mAP@0.5:0.95. For development checks; the
 authoritative evaluation is the service's `eval` command.
 
@@ -35,6 +36,30 @@ def nms_ious(spec: dict) -> list[float]:
     return [c.get("nms_iou", default) for c in spec["classes"]]
 
 
+def flip_strides(spec: dict) -> list[int] | None:
+    """The anchor-grid strides when a parsed model.toml asks for flip averaging
+    (`[output] flip_average`, strides default 8, 16, 32), else None."""
+    out = spec.get("output", {})
+    return list(out.get("strides", [8, 16, 32])) if out.get("flip_average") else None
+
+
+def flip_average(plain: np.ndarray, mirrored: np.ndarray, size: int, strides: list[int]) -> np.ndarray:
+    """The service's flip averaging: outputs `[N, 4 + C, A]` of images and of their left-right
+    mirrors, averaged anchor by anchor, each mirrored anchor taken from its mirror position on
+    its grid and its centre x reflected (`size - cx`)."""
+    parts, off = [], 0
+    for s in strides:
+        g = size // s
+        q = mirrored[:, :, off:off + g * g].reshape(mirrored.shape[0], mirrored.shape[1], g, g)[:, :, :, ::-1]
+        parts.append(q.reshape(mirrored.shape[0], mirrored.shape[1], g * g))
+        off += g * g
+    if off != plain.shape[2]:
+        raise SystemExit(f"flip averaging: strides {strides} at {size} give {off} anchors, the model {plain.shape[2]}")
+    back = np.concatenate(parts, 2)
+    back[:, 0] = size - back[:, 0]
+    return (plain + back) / 2
+
+
 def open_session(model_path, threads: int = 0):
     """An onnxruntime CPU session on the ONNX file (`threads` intra-op threads, 0: its default)."""
     import onnxruntime as ort
@@ -45,10 +70,11 @@ def open_session(model_path, threads: int = 0):
     return ort.InferenceSession(str(model_path), so, providers=["CPUExecutionProvider"])
 
 
-def predictions(sess, paths, size, batch=8, conf=0.001, iou=0.5, timer=None):
-    """Runs the model over `paths` as the service would (letterbox, class-aware NMS, boxes back
-    in the scan's pixels) and yields, per image, (boxes, scores, classes, label boxes, label
-    classes). `timer[0]`, when given, accumulates the seconds spent in the model."""
+def predictions(sess, paths, size, batch=8, conf=0.001, iou=0.5, timer=None, flip=None):
+    """Runs the model over `paths` as the service would (letterbox, flip averaging at the grid
+    strides `flip` when given, class-aware NMS, boxes back in the scan's pixels) and yields, per
+    image, (boxes, scores, classes, label boxes, label classes). `timer[0]`, when given,
+    accumulates the seconds spent in the model."""
     inp = sess.get_inputs()[0]
     for s in tqdm(range(0, len(paths), batch), desc="infer", unit="batch"):
         chunk = paths[s:s + batch]
@@ -61,6 +87,9 @@ def predictions(sess, paths, size, batch=8, conf=0.001, iou=0.5, timer=None):
         x = np.stack(xs).transpose(0, 3, 1, 2).astype(np.float32) / 255.0
         t = time.time()
         pred = sess.run(None, {inp.name: x})[0]
+        if flip:
+            mirrored = sess.run(None, {inp.name: np.ascontiguousarray(x[:, :, :, ::-1])})[0]
+            pred = flip_average(pred, mirrored, size, flip)
         if timer is not None:
             timer[0] += time.time() - t
         for k, p in enumerate(chunk):
@@ -102,17 +131,18 @@ def main():
         print(f"warning: model has {out_shape[1] - 4} classes, data set names {nc}", file=sys.stderr)
         nc = out_shape[1] - 4
         names = names[:nc] + [f"class{i}" for i in range(len(names), nc)]
-    iou = args.iou
+    iou, flip = args.iou, None
     if args.model_toml:
         try:
-            iou = nms_ious(tomllib.loads(Path(args.model_toml).read_text()))
+            spec = tomllib.loads(Path(args.model_toml).read_text())
+            iou, flip = nms_ious(spec), flip_strides(spec)
         except (OSError, tomllib.TOMLDecodeError, KeyError) as e:
             sys.exit(f"cannot read NMS overlaps from {args.model_toml}: {e}")
         if len(iou) != nc:
             sys.exit(f"{args.model_toml} names {len(iou)} classes, the model has {nc}")
     acc = MAP(nc)
     timer = [0.0]
-    for boxes, scores, classes, gt, gt_classes in predictions(sess, paths, size, args.batch, args.conf, iou, timer):
+    for boxes, scores, classes, gt, gt_classes in predictions(sess, paths, size, args.batch, args.conf, iou, timer, flip):
         acc.add(boxes, scores, classes, gt, gt_classes)
     t_model = timer[0]
     m50, m5095, ap50, ap5095 = acc.compute()

@@ -25,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from data import find_split  # noqa: E402
-from evaluate import nms_ious, open_session, predictions  # noqa: E402
+from evaluate import flip_strides, nms_ious, open_session, predictions  # noqa: E402
 from metrics import iou_matrix  # noqa: E402
 
 KINDS = ("found", "low score", "loose box", "no box")
@@ -65,7 +65,7 @@ def main():
 
     rows = [[] for _ in names]
     for boxes, scores, classes, gt, gt_classes in predictions(sess, paths, spec["input"]["width"], conf=args.conf,
-                                                                   iou=nms_ious(spec)):
+                                                                   iou=nms_ious(spec), flip=flip_strides(spec)):
         for g, c in zip(gt, gt_classes):
             rows[c].append(sort_object(g, c, boxes, scores, classes, thresholds[c]))
 

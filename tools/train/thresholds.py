@@ -27,16 +27,17 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from data import find_split  # noqa: E402
-from evaluate import nms_ious, open_session, predictions  # noqa: E402
+from evaluate import flip_strides, nms_ious, open_session, predictions  # noqa: E402
 from metrics import iou_matrix  # noqa: E402
 
 CANDIDATES = np.round(np.arange(0.05, 0.951, 0.01), 2)
 
 
-def run(sess, paths, size, ious, batch=8):
+def run(sess, paths, size, ious, flip, batch=8):
     """Per image: (boxes in scan pixels, scores, classes, label boxes, label classes), after
-    class-aware NMS at each class's IoU (`ious`, from model.toml), as the service does."""
-    return list(predictions(sess, paths, size, batch, conf=0.05, iou=ious))
+    flip averaging (`flip`: grid strides, or None) and class-aware NMS at each class's IoU
+    (`ious`), both from model.toml, as the service does."""
+    return list(predictions(sess, paths, size, batch, conf=0.05, iou=ious, flip=flip))
 
 
 def matches(results, nc):
@@ -106,9 +107,9 @@ def main():
     size = int(spec["input"]["width"])
     val_paths, _ = find_split(args.val, "val")
     benign_paths, _ = find_split(args.benign, "val")
-    ious = nms_ious(spec)
-    val = run(sess, val_paths, size, ious)
-    benign = run(sess, benign_paths, size, ious)
+    ious, flip = nms_ious(spec), flip_strides(spec)
+    val = run(sess, val_paths, size, ious, flip)
+    benign = run(sess, benign_paths, size, ious, flip)
     # Benign scans: the labelled set's own benign scans count too.
     benign += [r for r in val if len(r[3]) == 0]
     weapon_top = np.array([max([s for s, c in zip(r[1], r[2]) if c in weapons], default=0.0) for r in benign])
