@@ -290,6 +290,22 @@ fn synth_writes_the_same_data_set_for_the_same_seed() {
         .expect("annotation");
         assert_eq!(json["width"], png.width());
         assert_eq!(json["height"], png.height());
+        // Each object says how plainly it shows: its own attenuation, and what covers it.
+        for object in json["objects"].as_array().expect("objects") {
+            let v = &object["visibility"];
+            let contrast = v["contrast"].as_f64().expect("contrast");
+            let clutter = v["clutter"].as_f64().expect("clutter");
+            assert!(contrast > 0.0 && clutter >= 0.0, "{v}");
+            assert!(v["cover"].as_f64().expect("cover") >= 0.0, "{v}");
+            let ratio = v["signal_to_clutter"].as_f64().expect("ratio");
+            // Written to 4 decimals each, so compare where the clutter is not tiny.
+            if clutter >= 0.01 {
+                assert!(
+                    (ratio - contrast / clutter).abs() < 0.02 * ratio + 1e-3,
+                    "{v}"
+                );
+            }
+        }
     }
     let first = std::fs::read(a.join("images/s11_000000.png")).expect("written");
     let other_seed = std::fs::read(other.join("images/s12_000000.png")).expect("written");

@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::visibility::{Band, bands_for};
 use crate::imaging::Encoding;
 
 /// Why an evaluation set could not be read.
@@ -40,6 +41,8 @@ pub struct LabelledImage {
     pub truths: Vec<YoloBox>,
     /// False when no label file was found (counted as benign, and reported).
     pub has_label_file: bool,
+    /// How plainly each truth shows, in label order, where a `synth` annotation says so.
+    pub bands: Option<Vec<Band>>,
 }
 
 /// The images to evaluate and, when the set names them, its class names by id.
@@ -105,10 +108,12 @@ pub fn load(path: &Path, split: &str) -> Result<EvalSet, DatasetError> {
             } else {
                 (Vec::new(), false)
             };
+            let bands = bands_for(&image, &truths);
             Ok(LabelledImage {
                 image,
                 truths,
                 has_label_file,
+                bands,
             })
         })
         .collect::<Result<_, DatasetError>>()?;
@@ -152,6 +157,12 @@ fn collect_images(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), DatasetError
 /// YOLO's convention: the last `images` folder of the path becomes `labels`, the extension
 /// `.txt`; with no `images` folder, the `.txt` beside the image.
 pub fn label_path(image: &Path) -> PathBuf {
+    sibling_path(image, "labels", "txt")
+}
+
+/// The file that goes with `image` in a data set: the last `images` folder of its path
+/// replaced by `folder`, with `extension`; with no `images` folder, beside the image.
+pub fn sibling_path(image: &Path, folder: &str, extension: &str) -> PathBuf {
     let components: Vec<_> = image.components().collect();
     let swap = components
         .iter()
@@ -162,13 +173,13 @@ pub fn label_path(image: &Path) -> PathBuf {
         .enumerate()
         .map(|(i, c)| {
             if Some(i) == swap {
-                std::ffi::OsStr::new("labels")
+                std::ffi::OsStr::new(folder)
             } else {
                 c.as_os_str()
             }
         })
         .collect();
-    path.set_extension("txt");
+    path.set_extension(extension);
     path
 }
 

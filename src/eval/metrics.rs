@@ -2,6 +2,7 @@
 //! precision (COCO's 101-point interpolation) at IoU 0.5 and averaged over IoU 0.50:0.95, and
 //! precision and recall at the thresholds a model ships with.
 
+use super::visibility::Band;
 use crate::detect::{BoxXyxy, iou};
 
 /// IoU thresholds of mAP@0.5:0.95.
@@ -20,6 +21,8 @@ pub struct Predicted {
 pub struct Truth {
     pub class: usize,
     pub bbox: BoxXyxy,
+    /// How plainly it shows, where the set says so.
+    pub band: Option<Band>,
 }
 
 /// One image's ground truth and what the model said about it.
@@ -150,6 +153,15 @@ pub struct Fate {
 /// "Found" is the rule an inspector would apply (any box of the class on it), not AP's
 /// one-to-one matching.
 pub fn fates(images: &[ImageOutcome], thresholds: &[f32]) -> Vec<Fate> {
+    fates_where(images, thresholds, |_| true)
+}
+
+/// [`fates`] of the labelled objects `keep` picks (all boxes still count).
+pub fn fates_where(
+    images: &[ImageOutcome],
+    thresholds: &[f32],
+    keep: impl Fn(&Truth) -> bool,
+) -> Vec<Fate> {
     let classes = thresholds.len();
     let mut fates = vec![
         Fate {
@@ -160,7 +172,7 @@ pub fn fates(images: &[ImageOutcome], thresholds: &[f32]) -> Vec<Fate> {
     ];
     let shown = |p: &&Predicted| thresholds.get(p.class).is_some_and(|&t| p.score >= t);
     for image in images {
-        for truth in image.truths.iter().filter(|t| t.class < classes) {
+        for truth in image.truths.iter().filter(|t| t.class < classes && keep(t)) {
             let fate = &mut fates[truth.class];
             let over: Vec<(&Predicted, f32)> = image
                 .predictions
@@ -190,7 +202,11 @@ mod tests {
     }
 
     fn truth(bbox: BoxXyxy) -> Truth {
-        Truth { class: 0, bbox }
+        Truth {
+            class: 0,
+            bbox,
+            band: None,
+        }
     }
 
     fn pred(score: f32, bbox: BoxXyxy) -> Predicted {
@@ -272,18 +288,22 @@ mod tests {
                 Truth {
                     class: 0,
                     bbox: b(0.0, 0.0, 10.0, 10.0),
+                    band: Some(Band::Plain),
                 },
                 Truth {
                     class: 0,
                     bbox: b(20.0, 0.0, 30.0, 10.0),
+                    band: Some(Band::Faint),
                 },
                 Truth {
                     class: 0,
                     bbox: b(40.0, 0.0, 50.0, 10.0),
+                    band: Some(Band::Hidden),
                 },
                 Truth {
                     class: 1,
                     bbox: b(60.0, 0.0, 70.0, 10.0),
+                    band: None,
                 },
             ],
             predictions: vec![
@@ -317,7 +337,13 @@ mod tests {
                 },
             ],
         };
-        let fates = fates(&[image], &[0.5, 0.5]);
+        let images = [image];
+        // Split by band: the found one is plain, the taken one faint, the missed one hidden.
+        let by = |band| fates_where(&images, &[0.5, 0.5], move |t| t.band == Some(band))[0].clone();
+        assert_eq!((by(Band::Plain).found, by(Band::Plain).missed), (1, 0));
+        assert_eq!(by(Band::Faint).taken_for, vec![0, 1]);
+        assert_eq!((by(Band::Hidden).found, by(Band::Hidden).missed), (0, 1));
+        let fates = fates(&images, &[0.5, 0.5]);
         assert_eq!(
             fates[0],
             Fate {

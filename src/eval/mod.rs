@@ -5,6 +5,7 @@
 pub mod dataset;
 pub mod metrics;
 mod report;
+pub mod visibility;
 
 use std::{collections::BTreeMap, sync::Arc, time::Instant};
 
@@ -12,7 +13,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tokio::{sync::Semaphore, task::JoinSet};
 
 pub use dataset::{EvalSet, load};
-pub use report::{CategoryAlarms, ClassReport, EvalReport};
+pub use report::{BandRecall, CategoryAlarms, ClassReport, EvalReport};
 
 use crate::{
     detect::BoxXyxy,
@@ -184,11 +185,13 @@ fn truths_in_pixels(
     let (w, h) = (width as f32, height as f32);
     item.truths
         .iter()
-        .filter_map(|t| {
+        .enumerate()
+        .filter_map(|(i, t)| {
             let class = *mapping.get(&t.class)?;
             Some(Truth {
                 class,
                 bbox: BoxXyxy::from_centre(t.cx * w, t.cy * h, t.w * w, t.h * h),
+                band: item.bands.as_ref().and_then(|b| b.get(i).copied()),
             })
         })
         .collect()

@@ -7,6 +7,7 @@ use super::{
     EvalSet, alarmed_categories,
     metrics::{self, ImageOutcome},
     outcome,
+    visibility::{self, Band},
 };
 use crate::{
     model::{Category, ModelSpec},
@@ -32,6 +33,23 @@ pub struct ClassReport {
     pub taken_for: BTreeMap<String, usize>,
     /// Labelled objects with no box of any class over them.
     pub missed: usize,
+    /// Objects found (a box of the class, IoU 0.5, at the threshold) by how plainly they
+    /// show; empty when the set's annotations do not say.
+    pub by_visibility: Vec<BandRecall>,
+}
+
+/// How many of a class's objects in one visibility band were found.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BandRecall {
+    pub band: Band,
+    pub objects: usize,
+    pub found: usize,
+}
+
+impl BandRecall {
+    pub fn recall(&self) -> Option<f64> {
+        (self.objects > 0).then(|| self.found as f64 / self.objects as f64)
+    }
 }
 
 impl ClassReport {
@@ -119,6 +137,20 @@ pub(super) fn build(
     }
     let thresholds: Vec<f32> = spec.classes.iter().map(|c| c.threshold).collect();
     let fates = metrics::fates(&outcomes, &thresholds);
+    let banded = outcomes
+        .iter()
+        .any(|o| o.truths.iter().any(|t| t.band.is_some()));
+    let band_fates: Vec<(Band, Vec<metrics::Fate>)> = if banded {
+        Band::ALL
+            .iter()
+            .map(|&band| {
+                let f = metrics::fates_where(&outcomes, &thresholds, |t| t.band == Some(band));
+                (band, f)
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let classes: Vec<ClassReport> = spec
         .classes
         .iter()
@@ -143,6 +175,17 @@ pub(super) fn build(
                     .map(|(other, n)| (spec.classes[other].name.clone(), *n))
                     .collect(),
                 missed: fate.missed,
+                by_visibility: band_fates
+                    .iter()
+                    .map(|(band, f)| {
+                        let f = &f[id];
+                        BandRecall {
+                            band: *band,
+                            objects: f.found + f.missed + f.taken_for.iter().sum::<usize>(),
+                            found: f.found,
+                        }
+                    })
+                    .collect(),
             }
         })
         .collect();
@@ -174,6 +217,40 @@ fn cell(v: Option<f64>) -> String {
 
 fn rate(v: Option<f64>) -> String {
     v.map_or_else(|| "-".to_string(), |v| format!("{:.1}%", v * 100.0))
+}
+
+impl EvalReport {
+    /// Found objects by visibility band, when the set's annotations give bands.
+    fn write_by_visibility(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.classes.iter().all(|c| c.by_visibility.is_empty()) {
+            return Ok(());
+        }
+        writeln!(
+            f,
+            "found by visibility (signal to clutter: plain >= {}, faint {}-{}, hidden < {}):",
+            visibility::PLAIN_FROM,
+            visibility::HIDDEN_UNDER,
+            visibility::PLAIN_FROM,
+            visibility::HIDDEN_UNDER
+        )?;
+        for c in self.classes.iter().filter(|c| c.objects > 0) {
+            let cells: Vec<String> = c
+                .by_visibility
+                .iter()
+                .map(|b| {
+                    format!(
+                        "{} {}/{} {:>6}",
+                        b.band.name(),
+                        b.found,
+                        b.objects,
+                        rate(b.recall())
+                    )
+                })
+                .collect();
+            writeln!(f, "  {:<14} {}", c.name, cells.join("   "))?;
+        }
+        Ok(())
+    }
 }
 
 impl fmt::Display for EvalReport {
@@ -238,6 +315,7 @@ impl fmt::Display for EvalReport {
                 parts.join(", ")
             )?;
         }
+        self.write_by_visibility(f)?;
         let a = &self.benign_false_alarms;
         writeln!(
             f,

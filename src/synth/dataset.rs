@@ -19,7 +19,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::{CLASSES, GENERATOR_VERSION, SynthArgs, SynthScan, generate_scan};
+use super::{CLASSES, GENERATOR_VERSION, SynthArgs, SynthScan, Visibility, generate_scan};
 use crate::imaging::{Palette, PaletteName, encode_dual_energy_tiff};
 
 /// What a run wrote.
@@ -83,6 +83,28 @@ struct AnnotatedObject {
     category: String,
     #[serde(rename = "box")]
     bbox: [u32; 4],
+    visibility: AnnotatedVisibility,
+}
+
+/// A label's visibility as written (high-energy attenuation, 4 decimals).
+#[derive(Serialize)]
+struct AnnotatedVisibility {
+    contrast: f64,
+    cover: f64,
+    clutter: f64,
+    signal_to_clutter: f64,
+}
+
+impl From<Visibility> for AnnotatedVisibility {
+    fn from(v: Visibility) -> Self {
+        let round = |x: f32| (f64::from(x) * 1e4).round() / 1e4;
+        Self {
+            contrast: round(v.contrast),
+            cover: round(v.cover),
+            clutter: round(v.clutter),
+            signal_to_clutter: round(v.signal_to_clutter()),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -294,6 +316,7 @@ fn write_scan(
             class_name: name,
             category: category.to_string(),
             bbox: l.bbox,
+            visibility: l.visibility.into(),
         });
     }
     let path = out.join("labels").join(format!("{id}.txt"));

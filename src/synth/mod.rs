@@ -15,12 +15,14 @@ pub mod pictures;
 mod rng;
 mod scene;
 mod shape;
+mod visibility;
 
 use std::path::PathBuf;
 
 pub use dataset::{DatasetSummary, write_dataset};
 pub use material::Material;
 pub use scene::{Label, SceneOptions, SynthScan, generate_scan};
+pub use visibility::Visibility;
 
 use crate::model::Category;
 

@@ -7,6 +7,7 @@ use super::{
     objects::{Group, clutter, containers, goods, weapons},
     rng::Rng,
     shape::Affine,
+    visibility::{self, Visibility},
 };
 use crate::imaging::PaletteName;
 
@@ -56,13 +57,24 @@ impl Default for SceneOptions {
     }
 }
 
-/// One labelled object: class id and its box in pixels `[x1, y1, x2, y2]` (x2, y2 exclusive).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// One labelled object: class id, its box in pixels `[x1, y1, x2, y2]` (x2, y2 exclusive) and
+/// how plainly it shows.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Label {
     /// Index into [`CLASSES`].
     pub class_id: usize,
     /// Box in pixels.
     pub bbox: [u32; 4],
+    /// Its own attenuation against what lies over and under it.
+    pub visibility: Visibility,
+}
+
+/// A label while the scan is drawn: its visible pixels' own attenuation, measured once
+/// everything over and under it is in place.
+struct PendingLabel {
+    class_id: usize,
+    bbox: [u32; 4],
+    own: Vec<(u32, f32)>,
 }
 
 /// A generated scan with its ground truth.
@@ -166,7 +178,7 @@ pub fn generate_scan(seed: u64, index: u64, opts: &SceneOptions) -> SynthScan {
     }
 
     // Threats.
-    let mut labels = Vec::new();
+    let mut pending = Vec::new();
     if !benign {
         let n = 1 + rng
             .weighted(&[0.45, 0.3, 0.15, 0.1])
@@ -178,9 +190,17 @@ pub fn generate_scan(seed: u64, index: u64, opts: &SceneOptions) -> SynthScan {
             if rng.chance(0.5) {
                 where_ = where_.mirrored_y();
             }
-            draw_group(&mut canvas, &group, bag_pose.then(where_), &mut labels);
+            draw_group(&mut canvas, &group, bag_pose.then(where_), &mut pending);
         }
     }
+    let labels = pending
+        .into_iter()
+        .map(|mut p| Label {
+            class_id: p.class_id,
+            bbox: p.bbox,
+            visibility: visibility::measure(&mut p.own, &canvas.high),
+        })
+        .collect();
 
     let samples = detector::expose(&canvas, &mut rng.fork());
     SynthScan {
@@ -197,23 +217,40 @@ pub fn generate_scan(seed: u64, index: u64, opts: &SceneOptions) -> SynthScan {
 
 /// Draws a threat group and labels its labelled members: one label each, or one around them
 /// all when the group is labelled as one.
-fn draw_group(canvas: &mut Canvas, group: &Group, pose: Affine, labels: &mut Vec<Label>) {
+fn draw_group(canvas: &mut Canvas, group: &Group, pose: Affine, labels: &mut Vec<PendingLabel>) {
     let (width, height) = (canvas.width as u32, canvas.height as u32);
     let mut whole: Option<(usize, Footprint)> = None;
+    let mut whole_own = Vec::new();
     for item in &group.items {
-        let fp = canvas.draw(&item.object, pose.then(item.frame), item.class.is_some());
-        let Some(class_id) = item.class else { continue };
+        let pose = pose.then(item.frame);
+        let Some(class_id) = item.class else {
+            canvas.draw(&item.object, pose, false);
+            continue;
+        };
         if group.labelled_as_one {
+            let fp = canvas.draw_labelled(&item.object, pose, &mut whole_own);
             let so_far = whole.map_or_else(Footprint::empty, |(_, w)| w);
             whole = Some((class_id, so_far.union(&fp)));
-        } else if let Some(bbox) = label_box(&fp, width, height) {
-            labels.push(Label { class_id, bbox });
+        } else {
+            let mut own = Vec::new();
+            let fp = canvas.draw_labelled(&item.object, pose, &mut own);
+            if let Some(bbox) = label_box(&fp, width, height) {
+                labels.push(PendingLabel {
+                    class_id,
+                    bbox,
+                    own,
+                });
+            }
         }
     }
     if let Some((class_id, fp)) = whole
         && let Some(bbox) = label_box(&fp, width, height)
     {
-        labels.push(Label { class_id, bbox });
+        labels.push(PendingLabel {
+            class_id,
+            bbox,
+            own: whole_own,
+        });
     }
 }
 
@@ -312,6 +349,22 @@ mod tests {
                 assert!(l.bbox[1] < l.bbox[3] && l.bbox[3] <= s.height);
             }
         }
+    }
+
+    #[test]
+    fn every_label_carries_a_measured_visibility() {
+        let mut labels = 0;
+        for i in 0..12 {
+            for l in generate_scan(3, i, &opts()).labels {
+                let v = l.visibility;
+                // Each visible pixel took more than the visibility floor from the object.
+                assert!(v.contrast > 0.012, "{v:?}");
+                assert!(v.cover >= 0.0 && v.clutter >= 0.0, "{v:?}");
+                assert!(v.contrast.is_finite() && v.cover.is_finite() && v.clutter.is_finite());
+                labels += 1;
+            }
+        }
+        assert!(labels >= 10, "{labels} labels");
     }
 
     #[test]
