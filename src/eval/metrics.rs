@@ -148,6 +148,13 @@ pub struct Fate {
     pub missed: usize,
 }
 
+impl Fate {
+    /// Labelled objects counted: found, taken for another class or missed.
+    pub fn objects(&self) -> usize {
+        self.found + self.missed + self.taken_for.iter().sum::<usize>()
+    }
+}
+
 /// For every class, what became of its labelled objects: found, taken for another class (the
 /// other-class box overlapping most, IoU >= 0.5, over that class's threshold), or missed.
 /// "Found" is the rule an inspector would apply (any box of the class on it), not AP's

@@ -177,13 +177,10 @@ pub(super) fn build(
                 missed: fate.missed,
                 by_visibility: band_fates
                     .iter()
-                    .map(|(band, f)| {
-                        let f = &f[id];
-                        BandRecall {
-                            band: *band,
-                            objects: f.found + f.missed + f.taken_for.iter().sum::<usize>(),
-                            found: f.found,
-                        }
+                    .map(|(band, f)| BandRecall {
+                        band: *band,
+                        objects: f[id].objects(),
+                        found: f[id].found,
                     })
                     .collect(),
             }

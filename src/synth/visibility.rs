@@ -7,12 +7,11 @@
 //! evaluation be split by difficulty, the way screening data sets split easy, hard and hidden
 //! objects, so a weak class can be told apart from a class drawn too faint to find.
 
-use serde::Serialize;
-
 /// Visibility of one label, in high-energy attenuation (natural log of transmission).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Visibility {
-    /// Mean attenuation the object itself adds over its visible pixels.
+    /// Mean attenuation the object itself adds over its visible pixels (a part that adds less
+    /// than the visibility floor at a pixel is not sampled there, so it counts as cover).
     pub contrast: f32,
     /// Mean attenuation of everything else (bag, clutter, other threats) over those pixels.
     pub cover: f32,
