@@ -27,9 +27,9 @@ serve: build
 
 test: setup setup-browser
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --locked --all-targets -- -D warnings
-	$(CARGO) check --locked --all-targets --features cuda
-	$(CARGO) test --locked --all-targets
+	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
+	$(CARGO) check --locked --workspace --all-targets --features cuda
+	$(CARGO) test --locked --workspace --all-targets
 
 # Rewrites the ONNX test fixtures (tests/fixtures/models) from tools/make_fixtures.py.
 fixtures: setup
@@ -125,7 +125,8 @@ gpu-bin: build
 # Benchmarks (see BENCHMARKS.md): criterion benches, then a server under load with the
 # model's in-process ceiling measured in the same run.
 bench: build
-	$(CARGO) bench --bench preprocess --bench postprocess --bench executor --bench synth
+	$(CARGO) bench -p xray-engine --bench preprocess --bench postprocess --bench executor
+	$(CARGO) bench -p xray-synth --bench synth
 	MODELS=$(MODEL) tools/bench.sh
 
 ceiling: build

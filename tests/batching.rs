@@ -9,7 +9,7 @@ use std::time::Duration;
 use common::*;
 use image::{DynamicImage, ImageBuffer, ImageFormat, Rgb};
 use tonic::{Code, Request};
-use xray_screen::api::proto::{Detection, InspectionResult, Scan};
+use xray_proto::{Detection, InspectionResult, Scan};
 
 /// A request that the server must answer within `timeout` (sent as grpc-timeout).
 fn with_timeout(scan: Scan, timeout: Duration) -> Request<Scan> {
@@ -19,11 +19,7 @@ fn with_timeout(scan: Scan, timeout: Duration) -> Request<Scan> {
 }
 
 /// Polls the server's metrics until `done` holds (at most 600 tries, 50 ms apart).
-async fn wait_for_metrics(
-    server: &Server,
-    what: &str,
-    done: impl Fn(&xray_screen::load::Samples) -> bool,
-) {
+async fn wait_for_metrics(server: &Server, what: &str, done: impl Fn(&xray_load::Samples) -> bool) {
     for _ in 0..600 {
         if done(&server.metrics().await) {
             return;
@@ -251,7 +247,7 @@ async fn cancelled_requests_never_reach_the_model() {
         let mut client = server.client().await;
         // Back-office, so that their queue depth is told apart from the blockers'.
         let mut request = scan(&format!("gone-{i}"), png_128x64());
-        request.priority = xray_screen::api::proto::Priority::Backoffice as i32;
+        request.priority = xray_proto::Priority::Backoffice as i32;
         waiting.spawn(async move { client.inspect(request).await });
     }
     // All of them queued behind the blockers, then their clients go away.
@@ -441,7 +437,7 @@ async fn health_is_not_serving_until_every_model_is_warm() {
 
 #[tokio::test]
 async fn backoffice_scans_have_their_own_bound() {
-    use xray_screen::api::proto::Priority;
+    use xray_proto::Priority;
     // One back-office place: while a back-office scan waits, a second is refused, but live
     // scans are still admitted.
     let server = slow_server(&[

@@ -65,7 +65,7 @@ fn inspect_prints_the_fixture_boxes_and_draws_them() {
         .to_rgb8();
     assert_eq!(picture.dimensions(), (128, 64));
     // The bag's box (4, 28)-(60, 64): its left edge is drawn in the "other" grey.
-    let grey = xray_screen::draw::category_colour(xray_screen::model::Category::Other);
+    let grey = xray_engine::draw::category_colour(xray_types::Category::Other);
     assert_eq!(*picture.get_pixel(4, 45), grey);
 }
 

@@ -10,11 +10,12 @@ use common::*;
 use image::{DynamicImage, ImageBuffer, ImageFormat, Rgb};
 use tokio_stream::StreamExt;
 use tonic::{Code, transport::Channel as GrpcChannel};
-use xray_screen::api::proto::{
-    self, Category, Channel, Declaration, DeclaredItem, DetectionJudgement, DetectionVerdict,
-    GetDeclarationRequest, GetModelAccuracyRequest, GetScanRequest, ListAuditRequest,
-    ListFlaggedRequest, RegisterDeclarationRequest, Scan, ScanDecision, SubmitVerdictRequest,
-    WatchRiskRequest, declarations_client::DeclarationsClient, review_client::ReviewClient,
+use xray_proto::{
+    self as proto, Category, Channel, Declaration, DeclaredItem, DetectionJudgement,
+    DetectionVerdict, GetDeclarationRequest, GetModelAccuracyRequest, GetScanRequest,
+    ListAuditRequest, ListFlaggedRequest, RegisterDeclarationRequest, Scan, ScanDecision,
+    SubmitVerdictRequest, WatchRiskRequest, declarations_client::DeclarationsClient,
+    review_client::ReviewClient,
 };
 
 fn risk_fixture() -> PathBuf {

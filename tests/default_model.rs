@@ -14,13 +14,12 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::*;
-use xray_screen::{
-    api::proto::{
-        Category, Channel, Declaration, DeclaredItem, Detection, ImageEncoding,
-        RegisterDeclarationRequest, Scan, declarations_client::DeclarationsClient,
-    },
-    detect::{BoxXyxy, iou},
+use xray_engine::detect::iou;
+use xray_proto::{
+    Category, Channel, Declaration, DeclaredItem, Detection, ImageEncoding,
+    RegisterDeclarationRequest, Scan, declarations_client::DeclarationsClient,
 };
+use xray_types::BoxXyxy;
 
 fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use xray_screen::model::{ModelInstance, ModelSpec, OrtRuntime, SessionOptions};
+use xray_engine::model::{ModelInstance, ModelSpec, OrtRuntime, SessionOptions};
 
 const SIZE: usize = 416;
 const STRIDES: [usize; 3] = [8, 16, 32];

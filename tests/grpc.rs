@@ -9,7 +9,7 @@ use common::*;
 use image::ImageFormat;
 use tokio_stream::StreamExt;
 use tonic::Code;
-use xray_screen::api::proto::{ImageEncoding, Scan};
+use xray_proto::{ImageEncoding, Scan};
 
 #[tokio::test]
 async fn inspect_returns_each_layouts_expected_boxes() {
@@ -73,7 +73,7 @@ async fn every_format_reaches_the_model() {
         ),
         (
             "tiff-dual",
-            xray_screen::imaging::encode_dual_energy_tiff(32, 32, &dual_samples).expect("tiff"),
+            xray_engine::imaging::encode_dual_energy_tiff(32, 32, &dual_samples).expect("tiff"),
             ImageEncoding::Tiff,
             0,
         ),

@@ -17,7 +17,7 @@ use std::{
 
 use common::{webdriver::*, *};
 use serde_json::{Value, json};
-use xray_screen::api::proto::{
+use xray_proto::{
     Declaration, DeclaredItem, DetectionVerdict, GetDeclarationRequest, GetScanRequest,
     InspectionResult, ListAuditRequest, RegisterDeclarationRequest, Scan, ScanDecision,
     declarations_client::DeclarationsClient, review_client::ReviewClient,
@@ -35,7 +35,7 @@ fn declaration(id: &str, hs: &str, what: &str, prior: f64) -> Declaration {
         declarant: "Baltic Freight Forwarding".into(),
         origin_country: "TR".into(),
         destination_country: "DE".into(),
-        transport_mode: xray_screen::api::proto::TransportMode::Road as i32,
+        transport_mode: xray_proto::TransportMode::Road as i32,
         items: vec![DeclaredItem {
             hs_code: hs.into(),
             description: what.into(),

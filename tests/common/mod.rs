@@ -14,10 +14,8 @@ use std::{
 };
 
 use image::{DynamicImage, ImageBuffer, ImageFormat, Rgb};
-use xray_screen::{
-    api::proto::{Detection, Scan, inspection_client::InspectionClient},
-    load::Samples,
-};
+use xray_load::Samples;
+use xray_proto::{Detection, Scan, inspection_client::InspectionClient};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_xray-screen");
 

@@ -1,0 +1,221 @@
+//! What each write records, the same for every storage engine: registering a declaration,
+//! storing a scan and recording a verdict, each with the risk it leads to, the numbered risk
+//! change when that risk moved, and its audit entries. Every function runs inside one
+//! [`UnitOfWork`], so that all of it is committed together or not at all.
+
+use crate::{
+    declaration::{
+        Assessment, Channel, CurrentRisk, Declaration, DeclarationState, RiskChange, ScanDecision,
+    },
+    store::{
+        Assess, NewAuditEntry, NewScan, Registration, RiskOutcome, StoreError, UnitOfWork,
+        VerdictRecord,
+    },
+};
+
+/// Who the audit log names for writes the service makes on its own.
+const SERVICE_ACTOR: &str = "service";
+
+/// Stores a declaration with the risk `assess` gives it, or reports the stored one.
+pub fn register(
+    uow: &mut dyn UnitOfWork,
+    declaration: &Declaration,
+    at_ms: i64,
+    assess: Assess<'_>,
+) -> Result<Registration, StoreError> {
+    if let Some(existing) = uow.declaration(&declaration.id)? {
+        return Ok(Registration::Existing(Box::new(existing)));
+    }
+    let mut state = DeclarationState {
+        declaration: declaration.clone(),
+        registered_ms: at_ms,
+        scans: Vec::new(),
+        risk: CurrentRisk {
+            assessment: Assessment {
+                score: declaration.prior_risk,
+                channel: Channel::Green,
+                reasons: Vec::new(),
+                findings: Vec::new(),
+            },
+            sequence: 0,
+            updated_ms: at_ms,
+        },
+    };
+    let assessment = assess(&state);
+    uow.insert_declaration(declaration, at_ms, &assessment)?;
+    let change = uow.append_risk_change(RiskChange {
+        sequence: 0,
+        declaration_id: declaration.id.clone(),
+        score: assessment.score,
+        channel: assessment.channel,
+        previous: None,
+        reasons: assessment.reasons.clone(),
+        cause: "registered".into(),
+        at_ms,
+    })?;
+    state.risk = CurrentRisk {
+        assessment,
+        sequence: change.sequence,
+        updated_ms: at_ms,
+    };
+    uow.set_risk(&declaration.id, &state.risk)?;
+    uow.append_audit(&NewAuditEntry {
+        at_ms,
+        actor: "risk-management".into(),
+        action: "declaration.registered".into(),
+        declaration_id: declaration.id.clone(),
+        scan_id: String::new(),
+        details: serde_json::to_value(declaration)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+    })?;
+    Ok(Registration::New {
+        state: Box::new(state),
+        change,
+    })
+}
+
+/// Stores a screened scan and its detections, then re-computes its declaration's risk.
+/// `DuplicateScan` when the scan id is taken, `UnknownDeclaration` when its declaration is
+/// not registered.
+pub fn record_scan(
+    uow: &mut dyn UnitOfWork,
+    new: &NewScan,
+    assess: Assess<'_>,
+) -> Result<RiskOutcome, StoreError> {
+    let scan = &new.scan;
+    if let Some(declaration_id) = uow.scan_owner(&scan.scan_id)? {
+        return Err(StoreError::DuplicateScan {
+            scan_id: scan.scan_id.clone(),
+            declaration_id,
+        });
+    }
+    let mut state = uow
+        .declaration(&scan.declaration_id)?
+        .ok_or_else(|| StoreError::UnknownDeclaration(scan.declaration_id.clone()))?;
+    uow.insert_scan(new)?;
+    uow.append_audit(&NewAuditEntry {
+        at_ms: scan.received_ms,
+        actor: format!("scanner:{}", scan.portal_id),
+        action: "scan.stored".into(),
+        declaration_id: scan.declaration_id.clone(),
+        scan_id: scan.scan_id.clone(),
+        details: serde_json::json!({
+            "model": scan.model,
+            "model_version": scan.model_version,
+            "alarm": scan.alarm,
+            "detections": scan.detections.len(),
+            "image_kept": new.image.is_some(),
+        }),
+    })?;
+    let mut stored = scan.clone();
+    stored.decision = None;
+    state.scans.push(stored);
+    let assessment = assess(&state);
+    let change = reassess(
+        uow,
+        &mut state,
+        assessment,
+        &format!("scan {}", scan.scan_id),
+        scan.received_ms,
+    )?;
+    Ok(RiskOutcome { state, change })
+}
+
+/// Applies a verdict (detections judged, the scan decided), appends it to the audit log and
+/// re-computes the risk; also answers the audit entry's number.
+pub fn record_verdict(
+    uow: &mut dyn UnitOfWork,
+    verdict: &VerdictRecord,
+    assess: Assess<'_>,
+) -> Result<(RiskOutcome, u64), StoreError> {
+    let declaration_id = uow
+        .scan_owner(&verdict.scan_id)?
+        .ok_or_else(|| StoreError::UnknownScan(verdict.scan_id.clone()))?;
+    uow.insert_verdict(verdict)?;
+    let judgements: Vec<serde_json::Value> = verdict
+        .detections
+        .iter()
+        .map(|(idx, v)| serde_json::json!({"detection_id": idx, "verdict": v.as_str()}))
+        .collect();
+    let audit_seq = uow.append_audit(&NewAuditEntry {
+        at_ms: verdict.at_ms,
+        actor: verdict.inspector_id.clone(),
+        action: "verdict".into(),
+        declaration_id: declaration_id.clone(),
+        scan_id: verdict.scan_id.clone(),
+        details: serde_json::json!({
+            "detections": judgements,
+            "decision": verdict.decision.map(ScanDecision::as_str),
+            "comment": verdict.comment,
+        }),
+    })?;
+    let mut state = uow
+        .declaration(&declaration_id)?
+        .ok_or_else(|| StoreError::UnknownDeclaration(declaration_id.clone()))?;
+    let assessment = assess(&state);
+    let change = reassess(
+        uow,
+        &mut state,
+        assessment,
+        &format!("verdict on {} by {}", verdict.scan_id, verdict.inspector_id),
+        verdict.at_ms,
+    )?;
+    Ok((RiskOutcome { state, change }, audit_seq))
+}
+
+/// Keeps `assessment` as the declaration's risk. A risk that moved (score, channel or
+/// reasons) is a numbered risk change with an audit entry; findings with new evidence for an
+/// unchanged risk are kept without one.
+fn reassess(
+    uow: &mut dyn UnitOfWork,
+    state: &mut DeclarationState,
+    assessment: Assessment,
+    cause: &str,
+    at_ms: i64,
+) -> Result<Option<RiskChange>, StoreError> {
+    let current = &state.risk.assessment;
+    if current.score == assessment.score
+        && current.channel == assessment.channel
+        && current.reasons == assessment.reasons
+    {
+        if current.findings != assessment.findings {
+            state.risk.assessment = assessment;
+            uow.set_risk(&state.declaration.id, &state.risk)?;
+        }
+        return Ok(None);
+    }
+    let id = state.declaration.id.clone();
+    let (previous_score, previous_channel) = (current.score, current.channel);
+    let change = uow.append_risk_change(RiskChange {
+        sequence: 0,
+        declaration_id: id.clone(),
+        score: assessment.score,
+        channel: assessment.channel,
+        previous: Some((previous_score, previous_channel)),
+        reasons: assessment.reasons.clone(),
+        cause: cause.to_string(),
+        at_ms,
+    })?;
+    state.risk = CurrentRisk {
+        assessment,
+        sequence: change.sequence,
+        updated_ms: at_ms,
+    };
+    uow.set_risk(&id, &state.risk)?;
+    uow.append_audit(&NewAuditEntry {
+        at_ms,
+        actor: SERVICE_ACTOR.into(),
+        action: "risk.changed".into(),
+        declaration_id: id,
+        scan_id: String::new(),
+        details: serde_json::json!({
+            "sequence": change.sequence,
+            "score": change.score,
+            "channel": change.channel.as_str(),
+            "previous_score": previous_score,
+            "previous_channel": previous_channel.as_str(),
+            "cause": cause,
+        }),
+    })?;
+    Ok(Some(change))
+}

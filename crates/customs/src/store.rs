@@ -1,0 +1,272 @@
+//! Where declarations, scans, detections, findings, risk history, verdicts and the audit log
+//! are kept. [`Store`] is the small interface the rest of the service uses; the
+//! `xray-store-sqlite` crate (embedded, WAL, under `--data-dir`) is the one implementation
+//! today, and a server database can take its place behind the same trait.
+//!
+//! Writes go through [`Store::write`]: one transaction, a [`UnitOfWork`] in which the caller
+//! reads what it needs, the risk policy assesses and the result is written, all committed
+//! together or not at all, so that a risk is always computed from, and stored with, exactly
+//! the state it describes. The rules of what a write records (risk changes, audit entries)
+//! are in [`crate::ledger`], written once against [`UnitOfWork`] for every storage engine.
+
+use crate::declaration::{
+    Assessment, CurrentRisk, Declaration, DeclarationState, DetectionVerdict, RiskChange,
+    ScanDecision, StoredDetection, StoredImage, StoredScan,
+};
+use xray_types::Category;
+
+/// Computes a declaration's risk from its stored state.
+pub type Assess<'a> = &'a dyn Fn(&DeclarationState) -> Assessment;
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("declaration {0} is not registered")]
+    UnknownDeclaration(String),
+    #[error("scan {0} is not stored")]
+    UnknownScan(String),
+    #[error("scan {scan_id} is already stored for declaration {declaration_id}")]
+    DuplicateScan {
+        scan_id: String,
+        declaration_id: String,
+    },
+    #[error("storage failed: {0}")]
+    Database(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    /// The unit of work chose to roll back (its own error says why).
+    #[error("the write was rolled back")]
+    RolledBack,
+}
+
+/// What registering a declaration did.
+#[derive(Debug)]
+pub enum Registration {
+    /// Stored, with its first risk.
+    New {
+        state: Box<DeclarationState>,
+        change: RiskChange,
+    },
+    /// A declaration with this id was already stored (it may differ from the one sent).
+    Existing(Box<DeclarationState>),
+}
+
+/// A screened scan to store.
+#[derive(Debug, Clone)]
+pub struct NewScan {
+    pub scan: StoredScan,
+    /// The image, when it is to be kept.
+    pub image: Option<StoredImage>,
+}
+
+/// A declaration's risk after a write, and the change it made (none when nothing moved).
+#[derive(Debug, Clone)]
+pub struct RiskOutcome {
+    pub state: DeclarationState,
+    pub change: Option<RiskChange>,
+}
+
+/// An inspector's verdict on one scan.
+#[derive(Debug, Clone)]
+pub struct VerdictRecord {
+    pub scan_id: String,
+    pub detections: Vec<(u32, DetectionVerdict)>,
+    pub decision: Option<ScanDecision>,
+    pub inspector_id: String,
+    pub comment: String,
+    pub at_ms: i64,
+}
+
+/// Which flagged scans to list.
+#[derive(Debug, Clone, Default)]
+pub struct FlaggedQuery {
+    pub channel: Option<crate::declaration::Channel>,
+    pub portal_id: Option<String>,
+    pub category: Option<Category>,
+    pub from_ms: Option<i64>,
+    pub to_ms: Option<i64>,
+    pub include_decided: bool,
+    pub offset: usize,
+    pub limit: usize,
+}
+
+/// One scan in the review queue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlaggedScan {
+    pub scan_id: String,
+    pub declaration_id: String,
+    pub portal_id: String,
+    pub received_ms: i64,
+    pub risk_score: f64,
+    pub channel: crate::declaration::Channel,
+    pub categories: Vec<Category>,
+    pub alarms: u32,
+    pub decision: Option<ScanDecision>,
+}
+
+/// Which audit entries to list.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    pub declaration_id: Option<String>,
+    pub scan_id: Option<String>,
+    pub after: u64,
+    pub limit: usize,
+}
+
+/// One audit log entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEntry {
+    pub sequence: u64,
+    pub at_ms: i64,
+    pub actor: String,
+    pub action: String,
+    pub declaration_id: String,
+    pub scan_id: String,
+    pub details: String,
+}
+
+/// Inspectors' verdicts on one class of one model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClassAccuracy {
+    pub model: String,
+    pub class_name: String,
+    pub confirmed: u64,
+    pub false_alarms: u64,
+}
+
+impl ClassAccuracy {
+    /// Confirmed over judged alarms; 0 before any verdict.
+    pub fn precision(&self) -> f64 {
+        let judged = self.confirmed + self.false_alarms;
+        if judged == 0 {
+            0.0
+        } else {
+            self.confirmed as f64 / judged as f64
+        }
+    }
+}
+
+/// One audit log entry to append.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewAuditEntry {
+    pub at_ms: i64,
+    pub actor: String,
+    pub action: String,
+    pub declaration_id: String,
+    pub scan_id: String,
+    pub details: serde_json::Value,
+}
+
+/// The stored side of the service. Calls block: callers on the async runtime run them on
+/// blocking threads.
+pub trait Store: Send + Sync {
+    /// Runs `work` in one write transaction: what it wrote is committed when it returns Ok
+    /// and rolled back when it returns Err. Write transactions are serialised, so risk
+    /// changes are numbered in commit order.
+    fn write(
+        &self,
+        work: &mut dyn FnMut(&mut dyn UnitOfWork) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
+
+    fn declaration(&self, id: &str) -> Result<Option<DeclarationState>, StoreError>;
+
+    /// Whether a declaration is registered (without reading its scans).
+    fn is_registered(&self, id: &str) -> Result<bool, StoreError>;
+
+    fn scan(&self, scan_id: &str) -> Result<Option<StoredScan>, StoreError>;
+
+    fn scan_image(&self, scan_id: &str) -> Result<Option<StoredImage>, StoreError>;
+
+    /// Risk changes with a greater sequence number, oldest first, at most `limit`.
+    fn risk_changes_after(&self, after: u64, limit: usize) -> Result<Vec<RiskChange>, StoreError>;
+
+    /// The sequence number of the newest risk change (0: none yet).
+    fn last_risk_sequence(&self) -> Result<u64, StoreError>;
+
+    fn flagged(&self, query: &FlaggedQuery) -> Result<Vec<FlaggedScan>, StoreError>;
+
+    fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError>;
+
+    fn accuracy(&self, model: Option<&str>) -> Result<Vec<ClassAccuracy>, StoreError>;
+
+    /// Drops the images of scans received before `before_ms`; returns how many.
+    fn purge_images(&self, before_ms: i64) -> Result<usize, StoreError>;
+}
+
+impl dyn Store + '_ {
+    /// Runs `work` in one write transaction and answers what it answered: committed when it
+    /// returns Ok, rolled back when it returns Err (that error is the answer).
+    pub fn transaction<T, E: From<StoreError>>(
+        &self,
+        work: impl FnOnce(&mut dyn UnitOfWork) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let mut work = Some(work);
+        let mut answer = None;
+        let written = self.write(&mut |uow| {
+            let work = work
+                .take()
+                .ok_or_else(|| StoreError::Database("a unit of work was run twice".into()))?;
+            let result = work(uow);
+            let ok = result.is_ok();
+            answer = Some(result);
+            if ok {
+                Ok(())
+            } else {
+                Err(StoreError::RolledBack)
+            }
+        });
+        match (written, answer) {
+            (_, Some(Err(e))) => Err(e),
+            (Ok(()), Some(Ok(value))) => Ok(value),
+            (Err(e), _) => Err(e.into()),
+            (Ok(()), None) => {
+                Err(StoreError::Database("the unit of work did not run".into()).into())
+            }
+        }
+    }
+}
+
+/// What a write transaction may read and write; its reads see its own writes.
+pub trait UnitOfWork {
+    fn declaration(&mut self, id: &str) -> Result<Option<DeclarationState>, StoreError>;
+
+    /// The declaration a stored scan id belongs to (None: the id is free).
+    fn scan_owner(&mut self, scan_id: &str) -> Result<Option<String>, StoreError>;
+
+    /// Stores a new declaration with its items and first assessment (risk sequence 0 until
+    /// [`UnitOfWork::set_risk`]).
+    fn insert_declaration(
+        &mut self,
+        declaration: &Declaration,
+        registered_ms: i64,
+        assessment: &Assessment,
+    ) -> Result<(), StoreError>;
+
+    /// Stores a scan of a registered declaration with its detections and, when kept, its
+    /// image.
+    fn insert_scan(&mut self, scan: &NewScan) -> Result<(), StoreError>;
+
+    /// Applies a verdict to its stored scan (each judged detection, the decision) and keeps
+    /// the verdict itself. `UnknownScan` when the scan is not stored.
+    fn insert_verdict(&mut self, verdict: &VerdictRecord) -> Result<(), StoreError>;
+
+    /// Appends a risk change; answers it with the sequence number the store gave it.
+    fn append_risk_change(&mut self, change: RiskChange) -> Result<RiskChange, StoreError>;
+
+    /// Sets a declaration's current risk.
+    fn set_risk(&mut self, declaration_id: &str, risk: &CurrentRisk) -> Result<(), StoreError>;
+
+    /// Appends an entry to the audit log; answers its sequence number.
+    fn append_audit(&mut self, entry: &NewAuditEntry) -> Result<u64, StoreError>;
+}
+
+/// The stored detections' alarm categories, deduplicated, in the order they first appear.
+pub fn alarm_categories(detections: &[StoredDetection]) -> Vec<Category> {
+    let mut out: Vec<Category> = Vec::new();
+    for d in detections.iter().filter(|d| d.alarm) {
+        if !out.contains(&d.category) {
+            out.push(d.category);
+        }
+    }
+    out
+}

@@ -1,0 +1,67 @@
+//! Why a scan could not be screened, and how each failure is counted.
+
+use xray_metrics::{Outcome, metrics};
+
+use crate::{batching::BatchError, detect::OutputShapeError, imaging::ImagingError};
+
+/// Why a scan could not be screened.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Image(#[from] ImagingError),
+    #[error("{0}")]
+    InvalidRequest(String),
+    #[error("unknown model {name:?}; this server has: {available}")]
+    UnknownModel { name: String, available: String },
+    #[error(transparent)]
+    Batch(#[from] BatchError),
+    #[error(transparent)]
+    Output(#[from] OutputShapeError),
+    #[error("the scan's deadline passed {0}")]
+    DeadlineExceeded(&'static str),
+    #[error("the server is still loading and warming up its models; retry shortly")]
+    NotReady,
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl PipelineError {
+    /// How a request that failed this way is counted.
+    pub fn outcome(&self) -> Outcome {
+        match self {
+            PipelineError::Image(_)
+            | PipelineError::InvalidRequest(_)
+            | PipelineError::UnknownModel { .. } => Outcome::Invalid,
+            PipelineError::Batch(BatchError::QueueFull { .. }) => Outcome::Rejected,
+            PipelineError::Batch(BatchError::Expired { .. })
+            | PipelineError::DeadlineExceeded(_) => Outcome::Deadline,
+            _ => Outcome::Failed,
+        }
+    }
+}
+
+/// Counts a request once: with the outcome it reached, or as cancelled when its future is
+/// dropped before that (the client went away).
+pub(super) struct OutcomeRecorder {
+    pub model: String,
+    pub recorded: bool,
+}
+
+impl OutcomeRecorder {
+    pub fn finish<T>(mut self, result: &Result<T, PipelineError>) {
+        let outcome = match result {
+            Ok(_) => Outcome::Success,
+            Err(e) => e.outcome(),
+        };
+        metrics().request(&self.model, outcome);
+        self.recorded = true;
+    }
+}
+
+impl Drop for OutcomeRecorder {
+    fn drop(&mut self) {
+        if !self.recorded {
+            metrics().request(&self.model, Outcome::Cancelled);
+        }
+    }
+}

@@ -1,0 +1,257 @@
+//! The one path a scan takes, shared by the use cases and the offline commands: validate,
+//! decode and letterbox on the CPU pool, run on the model's executor, postprocess on the CPU
+//! pool. Admission against the model's queue bound comes first, so that an overloaded server
+//! refuses at once instead of decoding what it cannot run. The pipeline starts one batcher
+//! per model over the instances the model layer loaded.
+
+mod error;
+mod models;
+mod request;
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use tokio::sync::oneshot;
+use tracing::{Span, instrument};
+use xray_metrics::{Metrics, metrics};
+use xray_types::Encoding;
+
+pub use error::PipelineError;
+pub use models::{BatchingSettings, ServedModel};
+pub use request::{Inspection, MAX_SCAN_ID_BYTES, ScanRequest, Timings, validate};
+
+use crate::{
+    batching::BatchError,
+    detect::{ScoreCut, postprocess},
+    imaging::{DecodedScan, ImageLimits, Letterbox, RawLayout, decode_scan, letterbox_into},
+    model::ModelRegistry,
+};
+use error::OutcomeRecorder;
+
+/// Runs scans through the models; cheap to clone.
+#[derive(Clone)]
+pub struct Pipeline {
+    models: Arc<models::Models>,
+    limits: ImageLimits,
+    cpu: Arc<rayon::ThreadPool>,
+}
+
+/// What preprocessing hands to the model and keeps for postprocessing.
+struct Prepared {
+    input: Vec<f32>,
+    letterbox: Letterbox,
+    decode: Duration,
+    preprocess: Duration,
+    /// Kept for callers that want the pixels (the `inspect --draw` command).
+    scan: Option<DecodedScan>,
+}
+
+impl Pipeline {
+    /// Starts a batcher over each of the registry's models. `cpu_threads` sizes the pool for
+    /// decoding, letterboxing and postprocessing (0: one per core).
+    pub fn new(
+        registry: ModelRegistry,
+        batching: &BatchingSettings,
+        limits: ImageLimits,
+        cpu_threads: usize,
+    ) -> Result<Self, PipelineError> {
+        let cpu = rayon::ThreadPoolBuilder::new()
+            .num_threads(cpu_threads)
+            .thread_name(|i| format!("cpu-{i}"))
+            // A panic in a decoder must not take the server down: the scan fails instead.
+            .panic_handler(|_| tracing::error!("a CPU task panicked; its scan failed"))
+            .build()
+            .map_err(|e| PipelineError::Internal(format!("cannot start the CPU pool: {e}")))?;
+        Ok(Self {
+            models: Arc::new(models::Models::start(registry, batching)?),
+            limits,
+            cpu: Arc::new(cpu),
+        })
+    }
+
+    /// The named model, or the default one.
+    pub fn model(&self, name: Option<&str>) -> Result<Arc<ServedModel>, PipelineError> {
+        self.models.get(name)
+    }
+
+    /// Every model served, by name.
+    pub fn models(&self) -> impl Iterator<Item = &Arc<ServedModel>> {
+        self.models.iter()
+    }
+
+    /// Screens one scan.
+    #[instrument(skip_all, fields(scan_id = %request.scan_id, declaration_id = %request.declaration_id, model))]
+    pub async fn inspect(&self, request: ScanRequest) -> Result<Inspection, PipelineError> {
+        self.run_until_deadline(request, false)
+            .await
+            .map(|(inspection, _)| inspection)
+    }
+
+    /// Screens one scan and also returns its decoded pixels.
+    pub async fn inspect_with_pixels(
+        &self,
+        request: ScanRequest,
+    ) -> Result<(Inspection, DecodedScan), PipelineError> {
+        let (inspection, scan) = self.run_until_deadline(request, true).await?;
+        let scan = scan.ok_or_else(|| PipelineError::Internal("pixels were not kept".into()))?;
+        Ok((inspection, scan))
+    }
+
+    /// Runs a scan, giving up with DEADLINE_EXCEEDED at its deadline, and counts its outcome.
+    async fn run_until_deadline(
+        &self,
+        request: ScanRequest,
+        keep_pixels: bool,
+    ) -> Result<(Inspection, Option<DecodedScan>), PipelineError> {
+        // Unknown model names are not used as labels: clients control them.
+        let recorder = OutcomeRecorder {
+            model: self
+                .models
+                .get(request.model.as_deref())
+                .map_or_else(|_| "unknown".to_string(), |m| m.spec.name.clone()),
+            recorded: false,
+        };
+        let result = match request.deadline {
+            Some(deadline) => tokio::time::timeout_at(
+                tokio::time::Instant::from_std(deadline),
+                self.run(request, keep_pixels),
+            )
+            .await
+            .unwrap_or(Err(PipelineError::DeadlineExceeded(
+                "before the scan was screened",
+            ))),
+            None => self.run(request, keep_pixels).await,
+        };
+        recorder.finish(&result);
+        result
+    }
+
+    async fn run(
+        &self,
+        request: ScanRequest,
+        keep_pixels: bool,
+    ) -> Result<(Inspection, Option<DecodedScan>), PipelineError> {
+        let received = Instant::now();
+        validate(&request)?;
+        let model = self.models.get(request.model.as_deref())?;
+        Span::current().record("model", model.spec.name.as_str());
+        // A place in the queue bound first: a full queue answers before any decoding.
+        let admission = model.batcher.admit(request.priority)?;
+
+        let limits = self.limits;
+        let prep_model = Arc::clone(&model);
+        let image = request.image.clone();
+        let (encoding, raw) = (request.encoding, request.raw);
+        let mut prepared = self
+            .on_cpu(move || prepare(&prep_model, &image, encoding, raw, &limits, keep_pixels))
+            .await??;
+
+        if request.deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(PipelineError::DeadlineExceeded(
+                "while the scan was decoded",
+            ));
+        }
+        let input = std::mem::take(&mut prepared.input);
+        let output = model
+            .batcher
+            .submit(admission, input, request.deadline)?
+            .await
+            .map_err(|_| BatchError::Stopped(model.spec.name.clone()))??;
+
+        let post_model = Arc::clone(&model);
+        let letterbox = prepared.letterbox;
+        let cut = match request.eval_floor {
+            Some(floor) => ScoreCut::Floor(floor),
+            None => ScoreCut::from_min_confidence(request.min_confidence),
+        };
+        let (detections, postprocess_time) = self
+            .on_cpu(move || {
+                let started = Instant::now();
+                let detections =
+                    postprocess(&post_model.spec, &output.data, output.dims, &letterbox, cut);
+                (detections, started.elapsed())
+            })
+            .await?;
+        let detections = detections?;
+
+        let m = metrics();
+        let name = model.spec.name.as_str();
+        Metrics::observe(&m.decode_seconds, name, prepared.decode);
+        Metrics::observe(&m.preprocess_seconds, name, prepared.preprocess);
+        Metrics::observe(&m.postprocess_seconds, name, postprocess_time);
+        Metrics::observe(&m.request_seconds, name, received.elapsed());
+        let inspection = Inspection {
+            scan_id: request.scan_id,
+            model: model.spec.name.clone(),
+            model_version: model.spec.version.clone(),
+            alarm: detections.iter().any(|d| d.alarm),
+            detections,
+            width: letterbox.source_width,
+            height: letterbox.source_height,
+            timings: Timings {
+                decode: prepared.decode,
+                preprocess: prepared.preprocess,
+                queue: output.queue_time,
+                inference: output.inference_time,
+                postprocess: postprocess_time,
+                total: received.elapsed(),
+            },
+            batch_size: output.batch_size,
+        };
+        tracing::debug!(
+            detections = inspection.detections.len(),
+            alarm = inspection.alarm,
+            total_us = inspection.timings.total.as_micros() as u64,
+            "scan screened"
+        );
+        Ok((inspection, prepared.scan))
+    }
+
+    /// Runs CPU work on the pool, off the async runtime's threads.
+    async fn on_cpu<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, PipelineError> {
+        let (tx, rx) = oneshot::channel();
+        self.cpu.spawn(move || {
+            let _ = tx.send(work());
+        });
+        rx.await
+            .map_err(|_| PipelineError::Internal("the scan's CPU task failed".into()))
+    }
+}
+
+fn prepare(
+    model: &ServedModel,
+    image: &[u8],
+    encoding: Option<Encoding>,
+    raw: Option<RawLayout>,
+    limits: &ImageLimits,
+    keep_pixels: bool,
+) -> Result<Prepared, PipelineError> {
+    let started = Instant::now();
+    let scan = decode_scan(image, encoding, raw, limits, &model.palette)?;
+    let decoded = Instant::now();
+    let input_spec = &model.spec.input;
+    let mut input = vec![0f32; 3 * input_spec.width as usize * input_spec.height as usize];
+    let letterbox = letterbox_into(
+        &scan.rgb,
+        scan.width,
+        scan.height,
+        input_spec.width,
+        input_spec.height,
+        input_spec.fill,
+        input_spec.mean,
+        input_spec.std,
+        &mut input,
+    );
+    Ok(Prepared {
+        input,
+        letterbox,
+        decode: decoded - started,
+        preprocess: decoded.elapsed(),
+        scan: keep_pixels.then_some(scan),
+    })
+}

@@ -1,0 +1,60 @@
+//! Registering and reading declarations, and the risk feed.
+
+use tokio::sync::mpsc;
+use xray_customs::{
+    declaration::{Declaration, DeclarationState, RiskChange, now_ms, validate},
+    ledger,
+    risk::Taxonomies,
+    store::Registration,
+};
+
+use crate::{Error, Service};
+
+impl Service {
+    /// Registers a declaration; the same one again answers the stored one, another with the
+    /// same id is a conflict.
+    pub async fn register_declaration(
+        &self,
+        declaration: Declaration,
+    ) -> Result<DeclarationState, Error> {
+        validate(&declaration).map_err(|e| Error::Invalid(e.0))?;
+        let policy = self.policy;
+        let id = declaration.id.clone();
+        let (registration, sent) = self
+            .blocking(move |store| {
+                // A new declaration has no scans: its risk is the prior's, whatever the models.
+                let assess = |s: &DeclarationState| {
+                    policy.assess(&s.declaration, &s.scans, &Taxonomies::new())
+                };
+                let registration = store.transaction(|uow| {
+                    Ok::<_, Error>(ledger::register(uow, &declaration, now_ms(), &assess)?)
+                })?;
+                Ok((registration, declaration))
+            })
+            .await?;
+        match registration {
+            Registration::New { state, change } => {
+                self.feed.published(&change);
+                Ok(*state)
+            }
+            Registration::Existing(state) if state.declaration == sent => Ok(*state),
+            Registration::Existing(_) => Err(Error::DeclarationConflict(id)),
+        }
+    }
+
+    /// A registered declaration with its scans and risk.
+    pub async fn declaration(&self, id: &str) -> Result<DeclarationState, Error> {
+        if id.is_empty() {
+            return Err(Error::Invalid("id is empty".into()));
+        }
+        let id = id.to_string();
+        self.blocking(move |store| store.declaration(&id)?.ok_or(Error::UnknownDeclaration(id)))
+            .await
+    }
+
+    /// Risk changes after sequence number `after` (none: from now on), oldest first, for as
+    /// long as the receiver is kept; see [`crate::feed::RiskFeed::subscribe`].
+    pub fn watch_risk(&self, after: Option<u64>) -> mpsc::Receiver<Result<RiskChange, Error>> {
+        self.feed.subscribe(after)
+    }
+}

@@ -1,0 +1,103 @@
+//! The one error of the use cases, and its classification: each front door maps an
+//! [`ErrorKind`] to its own codes in one place (gRPC status, HTTP status).
+
+use xray_customs::store::StoreError;
+use xray_engine::{batching::BatchError, pipeline::PipelineError};
+
+/// Why a use case failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The engine could not screen the scan.
+    #[error(transparent)]
+    Scan(#[from] PipelineError),
+    /// The request is wrong; the sentence says how.
+    #[error("{0}")]
+    Invalid(String),
+    #[error(
+        "declaration {0} is not registered; register it with Declarations.RegisterDeclaration first"
+    )]
+    UnknownDeclaration(String),
+    #[error("scan {0} is not stored")]
+    UnknownScan(String),
+    #[error("the image of scan {0} was not kept (--keep-images) or is past its retention")]
+    ImageNotKept(String),
+    #[error("declaration {0} is already registered with other content")]
+    DeclarationConflict(String),
+    #[error(
+        "scan_id {scan_id} is already stored for declaration {declaration_id}; scan ids must be unique"
+    )]
+    ScanConflict {
+        scan_id: String,
+        declaration_id: String,
+    },
+    #[error("the server is still loading its models; retry shortly")]
+    NotReady,
+    #[error(transparent)]
+    Store(StoreError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// What kind of failure an [`Error`] is, whatever the front door.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The request is wrong (bad image, bad field, limit broken).
+    Invalid,
+    /// What the request names does not exist (model, declaration, scan, kept image).
+    NotFound,
+    /// It exists already with other content.
+    Conflict,
+    /// The queue is full: retry later.
+    Exhausted,
+    /// The request's deadline passed.
+    DeadlineExceeded,
+    /// The server is starting or stopping: retry shortly.
+    Unavailable,
+    /// The server failed.
+    Internal,
+}
+
+impl Error {
+    /// The kind of this failure.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Scan(e) => match e {
+                PipelineError::Image(_) | PipelineError::InvalidRequest(_) => ErrorKind::Invalid,
+                PipelineError::UnknownModel { .. } => ErrorKind::NotFound,
+                PipelineError::Batch(BatchError::QueueFull { .. }) => ErrorKind::Exhausted,
+                PipelineError::Batch(BatchError::Expired { .. })
+                | PipelineError::DeadlineExceeded(_) => ErrorKind::DeadlineExceeded,
+                PipelineError::Batch(BatchError::Stopped(_)) | PipelineError::NotReady => {
+                    ErrorKind::Unavailable
+                }
+                PipelineError::Batch(BatchError::Inference { .. })
+                | PipelineError::Output(_)
+                | PipelineError::Internal(_) => ErrorKind::Internal,
+            },
+            Error::Invalid(_) => ErrorKind::Invalid,
+            Error::UnknownDeclaration(_) | Error::UnknownScan(_) | Error::ImageNotKept(_) => {
+                ErrorKind::NotFound
+            }
+            Error::DeclarationConflict(_) | Error::ScanConflict { .. } => ErrorKind::Conflict,
+            Error::NotReady => ErrorKind::Unavailable,
+            Error::Store(_) | Error::Internal(_) => ErrorKind::Internal,
+        }
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::UnknownDeclaration(id) => Error::UnknownDeclaration(id),
+            StoreError::UnknownScan(id) => Error::UnknownScan(id),
+            StoreError::DuplicateScan {
+                scan_id,
+                declaration_id,
+            } => Error::ScanConflict {
+                scan_id,
+                declaration_id,
+            },
+            e => Error::Store(e),
+        }
+    }
+}

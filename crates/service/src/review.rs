@@ -1,0 +1,345 @@
+//! The inspectors' side: the review queue of flagged scans, a stored scan with its image
+//! (as sent, or rendered for a screen), verdicts, the audit log and the model's accuracy in
+//! service, and the events that tell open review screens what changed.
+
+use tokio::sync::broadcast;
+use xray_customs::{
+    declaration::{
+        DeclarationState, DetectionVerdict, ScanDecision, StoredImage, StoredScan, now_ms,
+    },
+    ledger,
+    store::{AuditQuery, FlaggedQuery, VerdictRecord},
+};
+use xray_engine::imaging::{Palette, PaletteName, RawLayout, decode_scan, is_dual_energy};
+use xray_metrics::metrics;
+use xray_types::{Category, Encoding};
+
+pub use xray_customs::{
+    declaration::Channel,
+    store::{AuditEntry, ClassAccuracy, FlaggedScan},
+};
+
+use crate::{Error, Service};
+
+/// Longest inspector id and comment, in bytes.
+const MAX_INSPECTOR_ID_BYTES: usize = 128;
+const MAX_COMMENT_BYTES: usize = 4096;
+
+/// Most flagged scans one page lists.
+pub const MAX_FLAGGED_PAGE: usize = 500;
+
+/// Most audit entries one request lists.
+pub const MAX_AUDIT_PAGE: usize = 1000;
+
+/// Which flagged scans to list (None: any).
+#[derive(Debug, Clone, Default)]
+pub struct FlaggedFilter {
+    pub channel: Option<Channel>,
+    pub portal_id: Option<String>,
+    pub category: Option<Category>,
+    pub from_ms: Option<i64>,
+    pub to_ms: Option<i64>,
+    /// Also scans an inspector has decided.
+    pub include_decided: bool,
+}
+
+/// One page of the review queue.
+#[derive(Debug, Clone)]
+pub struct FlaggedPage {
+    pub scans: Vec<FlaggedScan>,
+    /// Where the next page starts, when there is one.
+    pub next_offset: Option<usize>,
+}
+
+/// An inspector's verdict on one stored scan.
+#[derive(Debug, Clone)]
+pub struct Verdict {
+    pub scan_id: String,
+    pub detections: Vec<(u32, DetectionVerdict)>,
+    pub decision: Option<ScanDecision>,
+    pub inspector_id: String,
+    pub comment: String,
+}
+
+/// A stored scan with its declaration and, when asked for and kept, its image.
+#[derive(Debug, Clone)]
+pub struct ScanRecord {
+    pub scan: StoredScan,
+    pub image: Option<StoredImage>,
+    pub declaration: DeclarationState,
+}
+
+impl ScanRecord {
+    /// Whether the kept image is raw dual-energy data (it can be shown in any palette).
+    pub fn dual_energy(&self) -> bool {
+        self.image
+            .as_ref()
+            .is_some_and(|i| is_dual_energy(&i.bytes, i.encoding, i.channels))
+    }
+}
+
+/// A kept image as a browser shows it.
+#[derive(Debug, Clone)]
+pub struct DisplayImage {
+    /// `image/png` or `image/jpeg`.
+    pub content_type: &'static str,
+    pub bytes: Vec<u8>,
+}
+
+/// What open review screens are told as it happens.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ReviewEvent {
+    /// A scan with an alarm was stored.
+    Flagged {
+        scan_id: String,
+        declaration_id: String,
+    },
+    /// A verdict was stored.
+    Verdict {
+        scan_id: String,
+        declaration_id: String,
+    },
+}
+
+impl ReviewEvent {
+    /// The event's name on the wire (`flagged`, `verdict`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ReviewEvent::Flagged { .. } => "flagged",
+            ReviewEvent::Verdict { .. } => "verdict",
+        }
+    }
+}
+
+impl Service {
+    /// One page of flagged scans, highest risk and newest first; `limit` is at most
+    /// [`MAX_FLAGGED_PAGE`].
+    pub async fn flagged(
+        &self,
+        filter: FlaggedFilter,
+        offset: usize,
+        limit: usize,
+    ) -> Result<FlaggedPage, Error> {
+        let limit = limit.clamp(1, MAX_FLAGGED_PAGE);
+        let query = FlaggedQuery {
+            channel: filter.channel,
+            portal_id: filter.portal_id,
+            category: filter.category,
+            from_ms: filter.from_ms,
+            to_ms: filter.to_ms,
+            include_decided: filter.include_decided,
+            offset,
+            // One more than the page tells whether another page follows.
+            limit: limit + 1,
+        };
+        let mut scans = self
+            .blocking(move |store| Ok(store.flagged(&query)?))
+            .await?;
+        let more = scans.len() > limit;
+        scans.truncate(limit);
+        Ok(FlaggedPage {
+            scans,
+            next_offset: more.then_some(offset + limit),
+        })
+    }
+
+    /// A stored scan, its image (when asked for and kept) and its declaration.
+    pub async fn scan_record(&self, scan_id: &str, with_image: bool) -> Result<ScanRecord, Error> {
+        let scan_id = scan_id.to_string();
+        self.blocking(move |store| {
+            let scan = store
+                .scan(&scan_id)?
+                .ok_or_else(|| Error::UnknownScan(scan_id.clone()))?;
+            let image = if with_image {
+                store.scan_image(&scan_id)?
+            } else {
+                None
+            };
+            let declaration = store
+                .declaration(&scan.declaration_id)?
+                .ok_or_else(|| Error::UnknownDeclaration(scan.declaration_id.clone()))?;
+            Ok(ScanRecord {
+                scan,
+                image,
+                declaration,
+            })
+        })
+        .await
+    }
+
+    /// A stored scan's kept image as a browser shows it: PNG and JPEG as sent, anything
+    /// else (TIFF, raw, 16-bit) rendered to PNG, dual-energy data through `palette`.
+    pub async fn display_image(
+        &self,
+        scan_id: &str,
+        palette: PaletteName,
+    ) -> Result<DisplayImage, Error> {
+        let record = self.scan_record(scan_id, true).await?;
+        let image = record
+            .image
+            .ok_or_else(|| Error::ImageNotKept(scan_id.to_string()))?;
+        match Encoding::sniff(&image.bytes) {
+            Some(Encoding::Png) => {
+                return Ok(DisplayImage {
+                    content_type: "image/png",
+                    bytes: image.bytes,
+                });
+            }
+            Some(Encoding::Jpeg) => {
+                return Ok(DisplayImage {
+                    content_type: "image/jpeg",
+                    bytes: image.bytes,
+                });
+            }
+            _ => {}
+        }
+        let (width, height) = (record.scan.width, record.scan.height);
+        let limits = self.limits;
+        let png = tokio::task::spawn_blocking(move || {
+            let raw = (image.encoding == Some(Encoding::RawU16)).then_some(RawLayout {
+                width,
+                height,
+                channels: image.channels,
+            });
+            let decoded = decode_scan(
+                &image.bytes,
+                image.encoding,
+                raw,
+                &limits,
+                &Palette::new(palette),
+            )
+            .map_err(|e| Error::Internal(format!("the kept image cannot be decoded: {e}")))?;
+            let mut png = Vec::new();
+            let encoder = image::codecs::png::PngEncoder::new_with_quality(
+                &mut png,
+                image::codecs::png::CompressionType::Fast,
+                image::codecs::png::FilterType::Adaptive,
+            );
+            image::ImageEncoder::write_image(
+                encoder,
+                &decoded.rgb,
+                decoded.width,
+                decoded.height,
+                image::ExtendedColorType::Rgb8,
+            )
+            .map_err(|e| Error::Internal(e.to_string()))?;
+            Ok::<_, Error>(png)
+        })
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))??;
+        Ok(DisplayImage {
+            content_type: "image/png",
+            bytes: png,
+        })
+    }
+
+    /// Records a verdict; answers the declaration after it and the audit entry's number.
+    pub async fn submit_verdict(&self, verdict: Verdict) -> Result<(DeclarationState, u64), Error> {
+        check_verdict(&verdict)?;
+        let assess = self.assessor()?;
+        let record = VerdictRecord {
+            scan_id: verdict.scan_id.clone(),
+            detections: verdict.detections.clone(),
+            decision: verdict.decision,
+            inspector_id: verdict.inspector_id.clone(),
+            comment: verdict.comment.clone(),
+            at_ms: now_ms(),
+        };
+        let (scan, (outcome, audit_seq), accuracy) = self
+            .blocking(move |store| {
+                let scan = store
+                    .scan(&record.scan_id)?
+                    .ok_or_else(|| Error::UnknownScan(record.scan_id.clone()))?;
+                for (id, _) in &record.detections {
+                    if !scan.detections.iter().any(|d| d.id == *id) {
+                        return Err(Error::Invalid(format!(
+                            "scan {} has no detection {id} (it has {})",
+                            scan.scan_id,
+                            match scan.detections.len() {
+                                0 => "none".to_string(),
+                                n => format!("detection_id 0 to {}", n - 1),
+                            }
+                        )));
+                    }
+                }
+                let stored = store.transaction(|uow| {
+                    Ok::<_, Error>(ledger::record_verdict(uow, &record, &assess)?)
+                })?;
+                let accuracy = store.accuracy(Some(&scan.model))?;
+                Ok((scan, stored, accuracy))
+            })
+            .await?;
+        for (id, v) in &verdict.detections {
+            if let Some(d) = scan.detections.iter().find(|d| d.id == *id) {
+                metrics().verdict(&scan.model, &d.class_name, v.as_str());
+            }
+        }
+        for class in accuracy {
+            metrics().precision(&class.model, &class.class_name, class.precision());
+        }
+        if let Some(change) = &outcome.change {
+            self.feed.published(change);
+        }
+        let _ = self.events.send(ReviewEvent::Verdict {
+            scan_id: scan.scan_id.clone(),
+            declaration_id: scan.declaration_id.clone(),
+        });
+        Ok((outcome.state, audit_seq))
+    }
+
+    /// Audit entries after sequence number `after` (of one declaration or scan, when given);
+    /// `limit` is at most [`MAX_AUDIT_PAGE`].
+    pub async fn audit(
+        &self,
+        declaration_id: Option<String>,
+        scan_id: Option<String>,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, Error> {
+        let query = AuditQuery {
+            declaration_id,
+            scan_id,
+            after,
+            limit: limit.min(MAX_AUDIT_PAGE),
+        };
+        self.blocking(move |store| Ok(store.audit(&query)?)).await
+    }
+
+    /// Inspectors' verdicts per class of one model (None: every model).
+    pub async fn accuracy(&self, model: Option<String>) -> Result<Vec<ClassAccuracy>, Error> {
+        self.blocking(move |store| Ok(store.accuracy(model.as_deref())?))
+            .await
+    }
+
+    /// Flagged scans and verdicts as they are stored.
+    pub fn review_events(&self) -> broadcast::Receiver<ReviewEvent> {
+        self.events.subscribe()
+    }
+}
+
+/// What a verdict says about itself, checked before the store is asked anything.
+fn check_verdict(verdict: &Verdict) -> Result<(), Error> {
+    let invalid = |m: String| Err(Error::Invalid(m));
+    if verdict.inspector_id.trim().is_empty() {
+        return invalid("inspector_id is empty: every verdict names its inspector".into());
+    }
+    if verdict.inspector_id.len() > MAX_INSPECTOR_ID_BYTES {
+        return invalid(format!(
+            "inspector_id is {} bytes; the limit is {MAX_INSPECTOR_ID_BYTES}",
+            verdict.inspector_id.len()
+        ));
+    }
+    if verdict.comment.len() > MAX_COMMENT_BYTES {
+        return invalid(format!(
+            "comment is {} bytes; the limit is {MAX_COMMENT_BYTES}",
+            verdict.comment.len()
+        ));
+    }
+    if verdict.detections.is_empty() && verdict.decision.is_none() {
+        return invalid(
+            "the verdict judges no detection and decides nothing about the scan".into(),
+        );
+    }
+    Ok(())
+}

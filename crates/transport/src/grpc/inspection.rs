@@ -1,0 +1,110 @@
+//! The `xray.v1.Inspection` service.
+
+use std::{pin::Pin, sync::Arc, time::Instant};
+
+use tokio::sync::{Semaphore, mpsc};
+use tokio_stream::{Stream, wrappers::ReceiverStream};
+use tonic::{Request, Response, Status, Streaming};
+use xray_proto::{self as proto, inspection_server::Inspection};
+use xray_service::Service;
+
+use super::{
+    convert::{failed_result, inspection_result, scan},
+    deadline::deadline,
+    status::status,
+};
+
+/// Serves Inspect and StreamScans: each scan is the screening use case.
+pub struct InspectionService {
+    service: Service,
+    /// Scans one stream may have in flight at once (`--stream-max-in-flight`).
+    stream_in_flight: usize,
+}
+
+impl InspectionService {
+    pub fn new(service: Service, stream_in_flight: usize) -> Self {
+        Self {
+            service,
+            stream_in_flight: stream_in_flight.max(1),
+        }
+    }
+}
+
+/// One scan off the wire through the use case and back.
+async fn screen(
+    service: &Service,
+    sent: proto::Scan,
+    deadline: Option<Instant>,
+) -> Result<proto::InspectionResult, Status> {
+    let answer = service
+        .screen(scan(sent, deadline).map_err(status)?)
+        .await
+        .map_err(status)?;
+    Ok(inspection_result(answer))
+}
+
+type ResultStream = Pin<Box<dyn Stream<Item = Result<proto::InspectionResult, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl Inspection for InspectionService {
+    async fn inspect(
+        &self,
+        request: Request<proto::Scan>,
+    ) -> Result<Response<proto::InspectionResult>, Status> {
+        let deadline = deadline(request.metadata(), Instant::now());
+        let result = screen(&self.service, request.into_inner(), deadline).await?;
+        Ok(Response::new(result))
+    }
+
+    type StreamScansStream = ResultStream;
+
+    async fn stream_scans(
+        &self,
+        request: Request<Streaming<proto::Scan>>,
+    ) -> Result<Response<Self::StreamScansStream>, Status> {
+        // A stream's deadline bounds each of its scans.
+        let deadline = deadline(request.metadata(), Instant::now());
+        if !self.service.is_ready() {
+            return Err(status(xray_service::Error::NotReady));
+        }
+        let service = self.service.clone();
+        let mut inbound = request.into_inner();
+        let (results, outbound) = mpsc::channel(self.stream_in_flight);
+        let in_flight = Arc::new(Semaphore::new(self.stream_in_flight));
+        tokio::spawn(async move {
+            loop {
+                // Read no further than the in-flight bound: back-pressure onto the client.
+                let permit = tokio::select! {
+                    permit = Arc::clone(&in_flight).acquire_owned() => match permit {
+                        Ok(p) => p,
+                        Err(_) => break,
+                    },
+                    _ = results.closed() => break,
+                };
+                let scan = match inbound.message().await {
+                    Ok(Some(scan)) => scan,
+                    Ok(None) => break,
+                    Err(status) => {
+                        tracing::debug!(%status, "scan stream ended with an error");
+                        break;
+                    }
+                };
+                let results = results.clone();
+                let service = service.clone();
+                tokio::spawn(async move {
+                    let scan_id = scan.scan_id.clone();
+                    let outcome = screen(&service, scan, deadline);
+                    // A client that went away cancels its scans (dropping them skips the model run).
+                    let result = tokio::select! {
+                        outcome = outcome => outcome,
+                        _ = results.closed() => return,
+                    };
+                    let message = result.unwrap_or_else(|status| failed_result(scan_id, &status));
+                    let _ = results.send(Ok(message)).await;
+                    drop(permit);
+                });
+            }
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(outbound))))
+    }
+}

@@ -1,0 +1,17 @@
+//! The `xray.v1` gRPC door: the Inspection, Declarations and Review services, each call a
+//! translation from the wire to a use case of [`xray_service::Service`] and back; the
+//! conversions between wire and domain types; the one mapping of use-case errors to status
+//! codes; the call's deadline from `grpc-timeout`.
+
+mod convert;
+mod convert_customs;
+mod deadline;
+mod declarations;
+mod inspection;
+mod review;
+mod status;
+
+pub use deadline::DEADLINE_MARGIN;
+pub use declarations::DeclarationsService;
+pub use inspection::InspectionService;
+pub use review::ReviewService;

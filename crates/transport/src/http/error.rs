@@ -1,0 +1,36 @@
+//! The one place where use-case errors become HTTP answers: a status code and
+//! `{"error": "..."}`.
+
+use axum::{
+    Json,
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
+use xray_service::{Error, ErrorKind};
+
+/// An error answer of the review screen's API.
+pub struct WebError(pub StatusCode, pub String);
+
+impl From<Error> for WebError {
+    fn from(e: Error) -> Self {
+        let status = match e.kind() {
+            ErrorKind::Invalid => StatusCode::BAD_REQUEST,
+            ErrorKind::NotFound => StatusCode::NOT_FOUND,
+            ErrorKind::Conflict => StatusCode::CONFLICT,
+            ErrorKind::Exhausted => StatusCode::TOO_MANY_REQUESTS,
+            ErrorKind::DeadlineExceeded => StatusCode::GATEWAY_TIMEOUT,
+            ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorKind::Internal => {
+                tracing::error!(error = %e, "request failed inside the server");
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        };
+        WebError(status, e.to_string())
+    }
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        (self.0, Json(serde_json::json!({ "error": self.1 }))).into_response()
+    }
+}
