@@ -101,3 +101,87 @@ impl From<StoreError> for Error {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use xray_engine::imaging::ImagingError;
+
+    use super::*;
+
+    #[test]
+    fn every_error_has_the_kind_a_client_can_act_on() {
+        let batch = |e| Error::Scan(PipelineError::Batch(e));
+        let cases = [
+            (Error::Invalid("x".into()), ErrorKind::Invalid),
+            (
+                Error::Scan(PipelineError::InvalidRequest("x".into())),
+                ErrorKind::Invalid,
+            ),
+            (
+                Error::Scan(PipelineError::Image(ImagingError::Empty)),
+                ErrorKind::Invalid,
+            ),
+            (
+                Error::Scan(PipelineError::UnknownModel {
+                    name: "m".into(),
+                    available: String::new(),
+                }),
+                ErrorKind::NotFound,
+            ),
+            (Error::UnknownDeclaration("d".into()), ErrorKind::NotFound),
+            (Error::UnknownScan("s".into()), ErrorKind::NotFound),
+            (Error::ImageNotKept("s".into()), ErrorKind::NotFound),
+            (Error::DeclarationConflict("d".into()), ErrorKind::Conflict),
+            (
+                Error::from(StoreError::DuplicateScan {
+                    scan_id: "s".into(),
+                    declaration_id: "d".into(),
+                }),
+                ErrorKind::Conflict,
+            ),
+            (
+                batch(BatchError::QueueFull {
+                    model: "m".into(),
+                    priority: "live".into(),
+                    capacity: 1,
+                }),
+                ErrorKind::Exhausted,
+            ),
+            (
+                batch(BatchError::Expired {
+                    model: "m".into(),
+                    waited_ms: 1,
+                }),
+                ErrorKind::DeadlineExceeded,
+            ),
+            (
+                Error::Scan(PipelineError::DeadlineExceeded("now")),
+                ErrorKind::DeadlineExceeded,
+            ),
+            (
+                batch(BatchError::Stopped("m".into())),
+                ErrorKind::Unavailable,
+            ),
+            (Error::Scan(PipelineError::NotReady), ErrorKind::Unavailable),
+            (Error::NotReady, ErrorKind::Unavailable),
+            (
+                batch(BatchError::Inference {
+                    model: "m".into(),
+                    reason: "r".into(),
+                }),
+                ErrorKind::Internal,
+            ),
+            (
+                Error::from(StoreError::Database("d".into())),
+                ErrorKind::Internal,
+            ),
+        ];
+        for (error, kind) in cases {
+            assert_eq!(error.kind(), kind, "{error}");
+        }
+        assert!(matches!(
+            Error::from(StoreError::UnknownScan("s".into())),
+            Error::UnknownScan(s) if s == "s"
+        ));
+    }
+}

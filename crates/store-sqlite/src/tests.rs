@@ -273,3 +273,67 @@ fn a_reopened_store_has_everything_and_refuses_a_taken_scan_id() {
         Registration::New { .. } => panic!("registered twice"),
     }
 }
+
+#[test]
+fn a_unit_of_work_that_fails_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = SqliteStore::open(dir.path()).expect("open");
+    store
+        .register(&declaration("D", 0.2), 1, &assess)
+        .expect("registered");
+    let before = store.last_risk_sequence().expect("last");
+    // The scan, its audit entry and the risk change are written, then the work fails.
+    let failed: Result<(), StoreError> = (&store as &dyn Store).transaction(|uow| {
+        ledger::record_scan(
+            uow,
+            &scan("s", "D", "p", 5, Some(Category::Weapon)),
+            &assess,
+        )?;
+        Err(StoreError::Database("the caller changed its mind".into()))
+    });
+    assert!(matches!(failed, Err(StoreError::Database(m)) if m.contains("changed its mind")));
+    assert!(store.scan("s").expect("read").is_none());
+    assert_eq!(store.last_risk_sequence().expect("last"), before);
+    let state = store.declaration("D").expect("read").expect("there");
+    assert!(state.scans.is_empty());
+    assert_eq!(state.risk.assessment.channel, Channel::Green);
+    let audit = store
+        .audit(&AuditQuery {
+            after: 0,
+            limit: 100,
+            ..Default::default()
+        })
+        .expect("audit");
+    assert!(audit.iter().all(|e| e.action == "declaration.registered"));
+    // The same scan in a transaction that commits is kept.
+    store
+        .record_scan(&scan("s", "D", "p", 5, Some(Category::Weapon)), &assess)
+        .expect("stored");
+    assert!(store.scan("s").expect("read").is_some());
+}
+
+#[test]
+fn views_and_encodings_keep_their_codes_on_disk() {
+    use crate::codec::{encoding_code, parse_encoding, parse_view, view_code};
+    for (view, code) in [
+        (View::Unspecified, 0),
+        (View::Single, 1),
+        (View::Top, 2),
+        (View::Side, 3),
+    ] {
+        assert_eq!(view_code(view), code);
+        assert_eq!(parse_view(code).expect("known"), view);
+    }
+    for (encoding, code) in [
+        (None, 0),
+        (Some(Encoding::Png), 1),
+        (Some(Encoding::Jpeg), 2),
+        (Some(Encoding::Tiff), 3),
+        (Some(Encoding::RawU16), 4),
+    ] {
+        assert_eq!(encoding_code(encoding), code);
+        assert_eq!(parse_encoding(code).expect("known"), encoding);
+    }
+    assert!(parse_view(9).is_err());
+    assert!(parse_encoding(-1).is_err());
+}

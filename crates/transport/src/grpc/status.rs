@@ -19,3 +19,36 @@ pub fn status(e: Error) -> Status {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tonic::Code;
+
+    use super::*;
+
+    #[test]
+    fn each_kind_has_its_code_and_keeps_its_sentence() {
+        let cases = [
+            (
+                Error::Invalid("scan_id is empty".into()),
+                Code::InvalidArgument,
+            ),
+            (Error::UnknownScan("s".into()), Code::NotFound),
+            (Error::DeclarationConflict("d".into()), Code::AlreadyExists),
+            (Error::NotReady, Code::Unavailable),
+            (
+                Error::Scan(xray_engine::pipeline::PipelineError::DeadlineExceeded(
+                    "now",
+                )),
+                Code::DeadlineExceeded,
+            ),
+            (Error::Internal("x".into()), Code::Internal),
+        ];
+        for (error, code) in cases {
+            let sentence = error.to_string();
+            let status = status(error);
+            assert_eq!(status.code(), code, "{sentence}");
+            assert_eq!(status.message(), sentence);
+        }
+    }
+}

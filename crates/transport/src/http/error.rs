@@ -34,3 +34,28 @@ impl IntoResponse for WebError {
         (self.0, Json(serde_json::json!({ "error": self.1 }))).into_response()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_kind_has_its_status_and_keeps_its_sentence() {
+        let cases = [
+            (Error::Invalid("bad".into()), StatusCode::BAD_REQUEST),
+            (Error::ImageNotKept("s".into()), StatusCode::NOT_FOUND),
+            (Error::DeclarationConflict("d".into()), StatusCode::CONFLICT),
+            (Error::NotReady, StatusCode::SERVICE_UNAVAILABLE),
+            (
+                Error::Internal("x".into()),
+                StatusCode::INTERNAL_SERVER_ERROR,
+            ),
+        ];
+        for (error, code) in cases {
+            let sentence = error.to_string();
+            let WebError(status, message) = WebError::from(error);
+            assert_eq!(status, code, "{sentence}");
+            assert_eq!(message, sentence);
+        }
+    }
+}

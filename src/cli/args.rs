@@ -1,0 +1,193 @@
+//! The flags of `serve`, `inspect` and `eval`: where models come from and how they run,
+//! what a scan may be, storage, the risk formula.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use clap::Args;
+use xray_customs::risk::RiskPolicy;
+use xray_engine::{
+    imaging::{ImageLimits, RawLayout},
+    model::RuntimeArgs,
+};
+use xray_service::KeepImages;
+
+/// Where models come from and where they run.
+#[derive(Debug, Args)]
+pub struct ModelArgs {
+    /// A model folder (model.toml + ONNX file) or a folder of model folders.
+    #[arg(long, env = "XRAY_MODELS_DIR", default_value = "models")]
+    pub models_dir: PathBuf,
+    /// Model used when a scan names none [default: the first model by name].
+    #[arg(long, env = "XRAY_DEFAULT_MODEL")]
+    pub default_model: Option<String>,
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
+    /// Refuse to start unless every model runs on the GPU.
+    #[arg(long, env = "XRAY_REQUIRE_GPU")]
+    pub require_gpu: bool,
+    /// Live scans one model may have admitted (decoding or waiting for a batch); beyond it,
+    /// RESOURCE_EXHAUSTED at once.
+    #[arg(long, env = "XRAY_QUEUE_CAPACITY", default_value_t = 256)]
+    pub queue_capacity: usize,
+    /// Back-office scans one model may have admitted; beyond it, RESOURCE_EXHAUSTED at once.
+    #[arg(long, env = "XRAY_BACKOFFICE_QUEUE_CAPACITY", default_value_t = 256)]
+    pub backoffice_queue_capacity: usize,
+    /// Longest wait, in microseconds, of a model's oldest queued scan for others to join its
+    /// batch while an executor is free [default: each model.toml's max_queue_delay_us, 2000
+    /// when unset].
+    #[arg(long, env = "XRAY_MAX_QUEUE_DELAY_US")]
+    pub max_queue_delay_us: Option<u64>,
+    /// Executor threads per model, each owning its own ONNX Runtime session.
+    #[arg(long, env = "XRAY_INSTANCES", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    pub instances: u16,
+}
+
+/// Limits on what a scan may be, and the CPU pool that decodes them.
+#[derive(Debug, Args)]
+pub struct ImageArgs {
+    /// Largest encoded image accepted, in bytes.
+    #[arg(long, env = "XRAY_MAX_IMAGE_BYTES", default_value_t = ImageLimits::default().max_bytes)]
+    pub max_image_bytes: usize,
+    /// Largest image accepted, in pixels (width x height), checked from the header.
+    #[arg(long, env = "XRAY_MAX_IMAGE_PIXELS", default_value_t = ImageLimits::default().max_pixels)]
+    pub max_image_pixels: u64,
+    /// Threads decoding and preprocessing scans (0: one per core).
+    #[arg(long, env = "XRAY_CPU_THREADS", default_value_t = 0)]
+    pub cpu_threads: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// gRPC listen address.
+    #[arg(long, env = "XRAY_GRPC_ADDR", default_value = "0.0.0.0:50051")]
+    pub grpc_addr: SocketAddr,
+    /// HTTP listen address of the review screen (`/`) and the Prometheus metrics (`/metrics`).
+    #[arg(long, env = "XRAY_HTTP_ADDR", default_value = "0.0.0.0:8080")]
+    pub http_addr: SocketAddr,
+    /// Scans one StreamScans stream may have in flight.
+    #[arg(long, env = "XRAY_STREAM_MAX_IN_FLIGHT", default_value_t = 64)]
+    pub stream_max_in_flight: usize,
+    #[command(flatten)]
+    pub models: ModelArgs,
+    #[command(flatten)]
+    pub images: ImageArgs,
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    #[command(flatten)]
+    pub risk: RiskArgs,
+}
+
+/// Where declarations, scans, verdicts and the audit log are kept.
+#[derive(Debug, Args)]
+pub struct StorageArgs {
+    /// Folder of the embedded SQLite database (created if missing).
+    #[arg(long, env = "XRAY_DATA_DIR", default_value = "var")]
+    pub data_dir: PathBuf,
+    /// Which images of scans with a declaration are kept for review.
+    #[arg(long, env = "XRAY_KEEP_IMAGES", value_enum, default_value_t = KeepImages::Flagged)]
+    pub keep_images: KeepImages,
+    /// Days a kept image stays before it is dropped (the scan's record stays); 0: forever.
+    #[arg(long, env = "XRAY_IMAGE_RETENTION_DAYS", default_value_t = 90)]
+    pub image_retention_days: u32,
+}
+
+/// The risk formula's settings (see README, "Risk").
+#[derive(Debug, Args)]
+pub struct RiskArgs {
+    /// What a certain weapon finding adds to the score (0..1).
+    #[arg(long, env = "XRAY_RISK_WEAPON_SEVERITY", default_value_t = RiskPolicy::default().weapon_severity)]
+    pub risk_weapon_severity: f64,
+    /// What a certain drugs finding adds to the score (0..1).
+    #[arg(long, env = "XRAY_RISK_DRUGS_SEVERITY", default_value_t = RiskPolicy::default().drugs_severity)]
+    pub risk_drugs_severity: f64,
+    /// What a certain undeclared-goods finding adds to the score (0..1).
+    #[arg(long, env = "XRAY_RISK_UNDECLARED_SEVERITY", default_value_t = RiskPolicy::default().undeclared_severity)]
+    pub risk_undeclared_severity: f64,
+    /// Scores at or over this go to the YELLOW channel (document check).
+    #[arg(long, env = "XRAY_RISK_YELLOW_AT", default_value_t = RiskPolicy::default().yellow_at)]
+    pub risk_yellow_at: f64,
+    /// Scores at or over this go to the RED channel (physical inspection); any weapon or
+    /// drugs finding does too.
+    #[arg(long, env = "XRAY_RISK_RED_AT", default_value_t = RiskPolicy::default().red_at)]
+    pub risk_red_at: f64,
+}
+
+impl RiskArgs {
+    pub fn policy(&self) -> anyhow::Result<RiskPolicy> {
+        let policy = RiskPolicy {
+            weapon_severity: self.risk_weapon_severity,
+            drugs_severity: self.risk_drugs_severity,
+            undeclared_severity: self.risk_undeclared_severity,
+            yellow_at: self.risk_yellow_at,
+            red_at: self.risk_red_at,
+        };
+        policy.check().map_err(anyhow::Error::msg)?;
+        Ok(policy)
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Image files: PNG, JPEG, TIFF, or raw little-endian u16 (.raw, with --raw-size).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Model to run [default: the default model].
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Write each image with its detections drawn into this folder (as PNG).
+    #[arg(long)]
+    pub draw: Option<PathBuf>,
+    /// Drop detections under this confidence (on top of the per-class thresholds).
+    #[arg(long)]
+    pub min_confidence: Option<f32>,
+    /// Geometry of .raw files: WIDTHxHEIGHTxCHANNELS, e.g. 1024x768x2 for dual-energy.
+    #[arg(long, value_parser = parse_raw_size)]
+    pub raw_size: Option<RawLayout>,
+    #[command(flatten)]
+    pub models: ModelArgs,
+    #[command(flatten)]
+    pub images: ImageArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// A data set: a folder written by `synth`, a YOLO folder (images/ beside labels/,
+    /// optionally with data.yaml and classes.txt), or a data.yaml file.
+    pub set: PathBuf,
+    /// The data.yaml entry to evaluate (val, test, ...).
+    #[arg(long, default_value = "val")]
+    pub split: String,
+    /// Model to measure [default: the default model].
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Lowest score kept for the precision-recall curve (the shipped thresholds still decide
+    /// precision, recall and false alarms).
+    #[arg(long, default_value_t = 0.001)]
+    pub score_floor: f32,
+    /// Scans in flight at once.
+    #[arg(long, default_value_t = 32)]
+    pub concurrency: usize,
+    /// Also write the full report as JSON to this file.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    #[command(flatten)]
+    pub models: ModelArgs,
+    #[command(flatten)]
+    pub images: ImageArgs,
+}
+
+fn parse_raw_size(s: &str) -> Result<RawLayout, String> {
+    let parts: Vec<u32> = s
+        .split('x')
+        .map(|p| p.parse::<u32>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| format!("{s:?} is not WIDTHxHEIGHTxCHANNELS"))?;
+    match parts[..] {
+        [width, height, channels] => Ok(RawLayout {
+            width,
+            height,
+            channels,
+        }),
+        _ => Err(format!("{s:?} is not WIDTHxHEIGHTxCHANNELS")),
+    }
+}
