@@ -18,7 +18,7 @@ RUNTIME_ARGS=${RUNTIME_ARGS:-}
 OUT=${OUT:-target/bench}
 GRPC=127.0.0.1:50090
 HTTP=127.0.0.1:18090
-BIN=./target/release/xray-screen
+BIN=${BIN:-./target/release/xray-screen}
 mkdir -p "$OUT"
 
 # shellcheck disable=SC2086

@@ -43,22 +43,7 @@ pub fn register(
     };
     let assessment = assess(&state);
     uow.insert_declaration(declaration, at_ms, &assessment)?;
-    let change = uow.append_risk_change(RiskChange {
-        sequence: 0,
-        declaration_id: declaration.id.clone(),
-        score: assessment.score,
-        channel: assessment.channel,
-        previous: None,
-        reasons: assessment.reasons.clone(),
-        cause: "registered".into(),
-        at_ms,
-    })?;
-    state.risk = CurrentRisk {
-        assessment,
-        sequence: change.sequence,
-        updated_ms: at_ms,
-    };
-    uow.set_risk(&declaration.id, &state.risk)?;
+    let change = set_risk(uow, &mut state, assessment, None, "registered", at_ms)?;
     uow.append_audit(&NewAuditEntry {
         at_ms,
         actor: "risk-management".into(),
@@ -186,22 +171,8 @@ fn reassess(
     }
     let id = state.declaration.id.clone();
     let (previous_score, previous_channel) = (current.score, current.channel);
-    let change = uow.append_risk_change(RiskChange {
-        sequence: 0,
-        declaration_id: id.clone(),
-        score: assessment.score,
-        channel: assessment.channel,
-        previous: Some((previous_score, previous_channel)),
-        reasons: assessment.reasons.clone(),
-        cause: cause.to_string(),
-        at_ms,
-    })?;
-    state.risk = CurrentRisk {
-        assessment,
-        sequence: change.sequence,
-        updated_ms: at_ms,
-    };
-    uow.set_risk(&id, &state.risk)?;
+    let previous = Some((previous_score, previous_channel));
+    let change = set_risk(uow, state, assessment, previous, cause, at_ms)?;
     uow.append_audit(&NewAuditEntry {
         at_ms,
         actor: SERVICE_ACTOR.into(),
@@ -218,4 +189,32 @@ fn reassess(
         }),
     })?;
     Ok(Some(change))
+}
+
+/// Appends the numbered risk change to `assessment` and makes it the declaration's risk.
+fn set_risk(
+    uow: &mut dyn UnitOfWork,
+    state: &mut DeclarationState,
+    assessment: Assessment,
+    previous: Option<(f64, Channel)>,
+    cause: &str,
+    at_ms: i64,
+) -> Result<RiskChange, StoreError> {
+    let change = uow.append_risk_change(RiskChange {
+        sequence: 0,
+        declaration_id: state.declaration.id.clone(),
+        score: assessment.score,
+        channel: assessment.channel,
+        previous,
+        reasons: assessment.reasons.clone(),
+        cause: cause.to_string(),
+        at_ms,
+    })?;
+    state.risk = CurrentRisk {
+        assessment,
+        sequence: change.sequence,
+        updated_ms: at_ms,
+    };
+    uow.set_risk(&state.declaration.id, &state.risk)?;
+    Ok(change)
 }

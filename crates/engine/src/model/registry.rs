@@ -7,8 +7,6 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use ort::{session::Session, value::TensorElementType};
-
 use super::{ExecutionProvider, ModelError, ModelInstance, ModelSpec, OrtRuntime, SessionOptions};
 use crate::imaging::Palette;
 
@@ -18,8 +16,6 @@ pub struct LoadedModel {
     pub dir: PathBuf,
     /// Renders raw dual-energy scans the way this model expects.
     pub palette: Palette,
-    /// Where the first instance runs (every instance is created alike).
-    pub provider: ExecutionProvider,
     /// Batch size the batcher forms at most (1 for a fixed-batch ONNX file).
     pub max_batch: usize,
     /// Its sessions, each with the provider it runs on; the pipeline hands them to the
@@ -139,94 +135,8 @@ fn load_model(
     Ok(LoadedModel {
         palette: Palette::new(spec.input.palette),
         dir: dir.to_path_buf(),
-        provider,
         max_batch,
         instances,
         spec,
     })
-}
-
-/// Checks the ONNX inputs and outputs against model.toml. Returns the batch dimension when
-/// the ONNX file fixes it.
-pub(super) fn check_io(session: &Session, spec: &ModelSpec) -> Result<Option<i64>, ModelError> {
-    let mismatch = |what: String| ModelError::Mismatch {
-        model: spec.name.clone(),
-        what,
-    };
-    let describe = |outlets: &[ort::value::Outlet]| {
-        outlets
-            .iter()
-            .map(|o| format!("{:?} {}", o.name(), o.dtype()))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let input = session
-        .inputs()
-        .iter()
-        .find(|o| o.name() == spec.input.name)
-        .ok_or_else(|| {
-            mismatch(format!(
-                "model.toml names input {:?} but the ONNX inputs are: {}",
-                spec.input.name,
-                describe(session.inputs())
-            ))
-        })?;
-    let want_input = [-1, 3, spec.input.height as i64, spec.input.width as i64];
-    let input_dims = tensor_dims(input).filter(|d| d.len() == 4);
-    let input_ok = input_dims.as_ref().is_some_and(|dims| {
-        dims.iter()
-            .zip(want_input)
-            .enumerate()
-            .all(|(i, (&got, want))| got < 0 || i == 0 || got == want)
-    });
-    if !input_ok {
-        return Err(mismatch(format!(
-            "model.toml says input {:?} is float [N, 3, {}, {}] but the ONNX file has {}",
-            spec.input.name,
-            spec.input.height,
-            spec.input.width,
-            input.dtype()
-        )));
-    }
-    let output = session
-        .outputs()
-        .iter()
-        .find(|o| o.name() == spec.output.name)
-        .ok_or_else(|| {
-            mismatch(format!(
-                "model.toml names output {:?} but the ONNX outputs are: {}",
-                spec.output.name,
-                describe(session.outputs())
-            ))
-        })?;
-    let expected = spec.layout.expected_dims(spec.classes.len());
-    let output_ok = tensor_dims(output)
-        .filter(|d| d.len() == 3)
-        .is_some_and(|dims| {
-            expected
-                .iter()
-                .zip(&dims[1..])
-                .all(|(want, &got)| got < 0 || want.is_none_or(|w| w as i64 == got))
-        });
-    if !output_ok {
-        let show = |d: Option<usize>| d.map_or("?".to_string(), |v| v.to_string());
-        return Err(mismatch(format!(
-            "model.toml says layout {:?} with {} classes, so output {:?} should be float [N, {}, {}], but the ONNX file has {}",
-            spec.layout,
-            spec.classes.len(),
-            spec.output.name,
-            show(expected[0]),
-            show(expected[1]),
-            output.dtype()
-        )));
-    }
-    Ok(input_dims.and_then(|d| (d[0] > 0).then_some(d[0])))
-}
-
-/// A float tensor's dims (-1 where dynamic); None for anything else.
-fn tensor_dims(outlet: &ort::value::Outlet) -> Option<Vec<i64>> {
-    if outlet.dtype().tensor_type() != Some(TensorElementType::Float32) {
-        return None;
-    }
-    outlet.dtype().tensor_shape().map(|s| s.to_vec())
 }

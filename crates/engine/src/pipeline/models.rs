@@ -7,7 +7,7 @@ use super::PipelineError;
 use crate::{
     batching::{Batcher, BatchingOptions},
     imaging::Palette,
-    model::{ExecutionProvider, LoadedModel, ModelRegistry, ModelSpec},
+    model::{LoadedModel, ModelRegistry, ModelSpec},
 };
 
 /// How every model's scans are queued and batched (server flags).
@@ -25,10 +25,6 @@ pub struct ServedModel {
     pub dir: PathBuf,
     /// Renders raw dual-energy scans the way this model expects.
     pub palette: Palette,
-    /// Where the first instance runs (every instance is created alike).
-    pub provider: ExecutionProvider,
-    /// Batch size the batcher forms at most (1 for a fixed-batch ONNX file).
-    pub max_batch: usize,
     /// The model's queue, batching thread and executor threads.
     pub batcher: Batcher,
 }
@@ -75,7 +71,6 @@ fn serve(model: LoadedModel, settings: &BatchingSettings) -> Result<ServedModel,
         spec,
         dir,
         palette,
-        provider,
         max_batch,
         instances,
     } = model;
@@ -107,8 +102,6 @@ fn serve(model: LoadedModel, settings: &BatchingSettings) -> Result<ServedModel,
         spec,
         dir,
         palette,
-        provider,
-        max_batch,
         batcher,
     })
 }
