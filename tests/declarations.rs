@@ -512,6 +512,95 @@ async fn bad_input_gets_a_clear_error() {
     assert_eq!(c.get("D-OK").await.scans.len(), 1);
 }
 
+#[tokio::test]
+async fn a_reused_scan_id_with_another_image_is_refused_audited_and_counted() {
+    let server = start();
+    let mut c = clients(&server).await;
+    c.register(declaration("D-REUSE", &[], 0.1)).await;
+    let first = c.inspect(scan_of("bag-1", "D-REUSE", Shows::Nothing)).await;
+    assert!(!first.alarm);
+    // A retry of the same scan is answered from the store.
+    let retry = c.inspect(scan_of("bag-1", "D-REUSE", Shows::Nothing)).await;
+    assert_eq!(retry.batch_size, 0, "answered from the store");
+    assert_eq!(retry.detections, first.detections);
+
+    // Another image under the stored id (a pistol this time) is refused, not answered with
+    // the stored clean result; so is the same image from another portal.
+    refused(
+        c.inspection
+            .inspect(scan_of("bag-1", "D-REUSE", Shows::Pistol))
+            .await,
+        Code::AlreadyExists,
+        "scan_id bag-1 is already stored for declaration D-REUSE with another image or other metadata",
+    );
+    let mut other_portal = scan_of("bag-1", "D-REUSE", Shows::Nothing);
+    other_portal.portal_id = "portal-9".into();
+    refused(
+        c.inspection.inspect(other_portal).await,
+        Code::AlreadyExists,
+        "with another image or other metadata",
+    );
+    // The model, the confidence floor and the priority are not what the scan is.
+    let mut other_options = scan_of("bag-1", "D-REUSE", Shows::Nothing);
+    other_options.min_confidence = Some(0.9);
+    other_options.priority = proto::Priority::Backoffice as i32;
+    assert_eq!(c.inspect(other_options).await.batch_size, 0);
+    c.register(declaration("D-ELSE", &[], 0.1)).await;
+    refused(
+        c.inspection
+            .inspect(scan_of("bag-1", "D-ELSE", Shows::Nothing))
+            .await,
+        Code::AlreadyExists,
+        "scan_id bag-1 is already stored for declaration D-REUSE",
+    );
+
+    let view = c.get("D-REUSE").await;
+    assert_eq!(view.scans.len(), 1);
+    assert_eq!(risk_of(&view).channel, Channel::Green as i32);
+    let audit = c
+        .review
+        .list_audit(ListAuditRequest {
+            scan_id: "bag-1".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("audit")
+        .into_inner()
+        .entries;
+    let refusals: Vec<_> = audit
+        .iter()
+        .filter(|e| e.action == "scan.refused")
+        .collect();
+    assert_eq!(refusals.len(), 3, "{audit:?}");
+    assert_eq!(refusals[0].actor, "scanner:portal-3");
+    assert_eq!(refusals[1].actor, "scanner:portal-9");
+    assert!(
+        refusals[0].details.contains("\"reason\":\"other_content\""),
+        "{}",
+        refusals[0].details
+    );
+    assert!(
+        refusals[2]
+            .details
+            .contains("\"reason\":\"other_declaration\""),
+        "{}",
+        refusals[2].details
+    );
+    assert_eq!(refusals[2].declaration_id, "D-ELSE");
+    let metrics = server.metrics().await;
+    assert_eq!(
+        metrics.sum("xray_scan_conflicts_total", &[("reason", "other_content")]),
+        2.0
+    );
+    assert_eq!(
+        metrics.sum(
+            "xray_scan_conflicts_total",
+            &[("reason", "other_declaration")]
+        ),
+        1.0
+    );
+}
+
 /// Reads `n` changes from a WatchRisk stream (at most 30 s).
 async fn take_changes(
     stream: &mut tonic::Streaming<proto::RiskChange>,

@@ -155,10 +155,34 @@ async fn bad_input_is_invalid_argument_with_a_reason() {
     let mut bad_confidence = scan("conf", png.clone());
     bad_confidence.min_confidence = Some(1.5);
 
+    // Lenient decoders fill a cut-short image in; the service must refuse it instead.
+    let jpeg = encode(&gradient(128, 64), ImageFormat::Jpeg);
+    let tiff = encode(&gradient(128, 64), ImageFormat::Tiff);
+
     let cases = vec![
         (
-            scan("corrupt", png[..png.len() / 2].to_vec()),
-            "PNG data is corrupt",
+            scan("png-half", png[..png.len() / 2].to_vec()),
+            "PNG image is cut short",
+        ),
+        (
+            scan("jpeg-10", jpeg[..jpeg.len() / 10].to_vec()),
+            "JPEG image is cut short",
+        ),
+        (
+            scan("jpeg-30", jpeg[..jpeg.len() * 3 / 10].to_vec()),
+            "JPEG image is cut short",
+        ),
+        (
+            scan("jpeg-99", jpeg[..jpeg.len() - 1].to_vec()),
+            "JPEG image is cut short",
+        ),
+        (
+            scan("tiff-half", tiff[..tiff.len() / 2].to_vec()),
+            "TIFF data is corrupt or truncated",
+        ),
+        (
+            scan("one-pixel", encode(&gradient(1, 1), ImageFormat::Png)),
+            "image is 1x1; each side must be at least 32 pixels (--min-image-side)",
         ),
         (
             scan("garbage", b"definitely not an image".to_vec()),
@@ -215,7 +239,7 @@ async fn byte_limit_is_a_setting() {
             .contains("over the limit of 1000 bytes (--max-image-bytes)"),
         "{status:?}"
     );
-    let small = encode(&gradient(8, 8), ImageFormat::Png);
+    let small = encode(&gradient(32, 32), ImageFormat::Png);
     assert!(small.len() <= 1000);
     client
         .inspect(scan("small", small))
@@ -362,4 +386,46 @@ async fn reflection_lists_the_services() {
         ),
         "{response:?}"
     );
+}
+
+/// The bytes of a `Scan` as a careless or hostile client may send them: a scan_id that is
+/// not UTF-8 (a protobuf `string` must be), beside a valid image.
+#[derive(Clone, PartialEq, prost::Message)]
+struct RawScan {
+    #[prost(bytes = "vec", tag = "1")]
+    scan_id: Vec<u8>,
+    #[prost(bytes = "vec", tag = "5")]
+    image: Vec<u8>,
+}
+
+#[tokio::test]
+async fn a_message_that_is_not_valid_protobuf_is_invalid_argument() {
+    let server = Server::start(&fixtures_dir().join("yolov8-fixture"), &[]);
+    let mut grpc = tonic::client::Grpc::new(server.channel().await);
+    grpc.ready().await.expect("ready");
+    let request = RawScan {
+        scan_id: vec![b'b', 0xFF, 0xFE, b'g'],
+        image: png_128x64(),
+    };
+    let answer: Result<tonic::Response<xray_proto::InspectionResult>, tonic::Status> = grpc
+        .unary(
+            tonic::Request::new(request),
+            tonic::codegen::http::uri::PathAndQuery::from_static("/xray.v1.Inspection/Inspect"),
+            tonic_prost::ProstCodec::default(),
+        )
+        .await;
+    let status = answer.expect_err("not UTF-8");
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    assert!(
+        status
+            .message()
+            .contains("not a valid Scan protobuf message"),
+        "{status:?}"
+    );
+    // The same connection still serves.
+    let mut client = server.client().await;
+    client
+        .inspect(scan("after", png_128x64()))
+        .await
+        .expect("serves");
 }

@@ -21,6 +21,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         prost::Message::encode_to_vec(&descriptors),
     )?;
     tonic_prost_build::configure()
+        // Undecodable requests answer INVALID_ARGUMENT (see src/codec.rs).
+        .codec_path("crate::codec::WireCodec")
         .bytes(".xray.v1.Scan.image")
         .bytes(".xray.v1.ScanRecord.image")
         .compile_fds(descriptors)?;

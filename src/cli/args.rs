@@ -51,6 +51,9 @@ pub struct ImageArgs {
     /// Largest image accepted, in pixels (width x height), checked from the header.
     #[arg(long, env = "XRAY_MAX_IMAGE_PIXELS", default_value_t = ImageLimits::default().max_pixels)]
     pub max_image_pixels: u64,
+    /// Shortest image side accepted, in pixels, checked from the header.
+    #[arg(long, env = "XRAY_MIN_IMAGE_SIDE", default_value_t = ImageLimits::default().min_side)]
+    pub min_image_side: u32,
     /// Threads decoding and preprocessing scans (0: one per core).
     #[arg(long, env = "XRAY_CPU_THREADS", default_value_t = 0)]
     pub cpu_threads: usize,
@@ -67,6 +70,10 @@ pub struct ServeArgs {
     /// Scans one StreamScans stream may have in flight.
     #[arg(long, env = "XRAY_STREAM_MAX_IN_FLIGHT", default_value_t = 64)]
     pub stream_max_in_flight: usize,
+    /// Seconds, after SIGTERM or Ctrl-C, for the scans in flight to finish and clients to
+    /// close their connections, before the server exits anyway.
+    #[arg(long, env = "XRAY_SHUTDOWN_GRACE", default_value_t = 30)]
+    pub shutdown_grace: u64,
     #[command(flatten)]
     pub models: ModelArgs,
     #[command(flatten)]

@@ -120,5 +120,6 @@ fn image_limits(images: &ImageArgs) -> ImageLimits {
     ImageLimits {
         max_bytes: images.max_image_bytes,
         max_pixels: images.max_image_pixels,
+        min_side: images.min_image_side,
     }
 }

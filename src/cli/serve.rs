@@ -16,6 +16,7 @@ pub async fn serve_command(args: ServeArgs) -> anyhow::Result<ExitCode> {
         stream_in_flight: args.stream_max_in_flight,
         http_addr: Some(args.http_addr),
         limits: image_limits(&args.images),
+        shutdown_grace: Duration::from_secs(args.shutdown_grace),
     };
     let policy = args.risk.policy()?;
     let store = SqliteStore::open(&args.storage.data_dir).with_context(|| {

@@ -6,6 +6,7 @@
 use crate::{
     declaration::{
         Assessment, Channel, CurrentRisk, Declaration, DeclarationState, RiskChange, ScanDecision,
+        StoredScan,
     },
     store::{
         Assess, NewAuditEntry, NewScan, Registration, RiskOutcome, StoreError, UnitOfWork,
@@ -146,6 +147,49 @@ pub fn record_verdict(
         verdict.at_ms,
     )?;
     Ok((RiskOutcome { state, change }, audit_seq))
+}
+
+/// Why a scan was refused for its id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScanIdConflict {
+    /// The id is stored for this declaration with another image or other metadata.
+    OtherContent,
+    /// The id is stored for another declaration.
+    OtherDeclaration,
+}
+
+impl ScanIdConflict {
+    /// The name in the audit log and the metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScanIdConflict::OtherContent => "other_content",
+            ScanIdConflict::OtherDeclaration => "other_declaration",
+        }
+    }
+}
+
+/// Records in the audit log that a scan was refused because its id is taken: a misconfigured
+/// workstation, or an attempt to hide a threat behind a stored result.
+pub fn refuse_scan(
+    uow: &mut dyn UnitOfWork,
+    sent: &StoredScan,
+    stored: &StoredScan,
+    conflict: ScanIdConflict,
+) -> Result<u64, StoreError> {
+    uow.append_audit(&NewAuditEntry {
+        at_ms: sent.received_ms,
+        actor: format!("scanner:{}", sent.portal_id),
+        action: "scan.refused".into(),
+        declaration_id: sent.declaration_id.clone(),
+        scan_id: sent.scan_id.clone(),
+        details: serde_json::json!({
+            "reason": conflict.as_str(),
+            "sent_digest": sent.digest,
+            "stored_digest": stored.digest,
+            "stored_declaration_id": stored.declaration_id,
+            "stored_portal_id": stored.portal_id,
+        }),
+    })
 }
 
 /// Keeps `assessment` as the declaration's risk. A risk that moved (score, channel or

@@ -97,6 +97,12 @@ pub struct ChannelLabels {
     pub channel: String,
 }
 
+/// Labels of `xray_scan_conflicts_total`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ConflictLabels {
+    pub reason: String,
+}
+
 /// Labels of `xray_model_instance_info`.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct InstanceLabels {
@@ -141,6 +147,8 @@ pub struct Metrics {
     pub risk_changes: Family<ChannelLabels, Counter>,
     /// Time to store a scan and re-compute its declaration's risk (one transaction).
     pub store_write_seconds: Histogram,
+    /// Scans refused because their id is stored with other content or another declaration.
+    pub scan_conflicts: Family<ConflictLabels, Counter>,
 }
 
 fn seconds_histogram() -> Histogram {
@@ -174,6 +182,7 @@ impl Metrics {
             model_precision: Family::default(),
             risk_changes: Family::default(),
             store_write_seconds: seconds_histogram(),
+            scan_conflicts: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -266,6 +275,11 @@ impl Metrics {
             "Time to store a scan with its detections and re-compute its declaration's risk, in seconds",
             metrics.store_write_seconds.clone(),
         );
+        registry.register(
+            "xray_scan_conflicts",
+            "Scans refused because their scan_id is stored with another image or metadata (other_content) or for another declaration (other_declaration)",
+            metrics.scan_conflicts.clone(),
+        );
         Metrics {
             registry,
             ..metrics
@@ -309,6 +323,15 @@ impl Metrics {
                 class: class.to_string(),
             })
             .set(precision);
+    }
+
+    /// Counts one scan refused for a reused scan id.
+    pub fn scan_conflict(&self, reason: &str) {
+        self.scan_conflicts
+            .get_or_create(&ConflictLabels {
+                reason: reason.to_string(),
+            })
+            .inc();
     }
 
     /// Counts one risk change.

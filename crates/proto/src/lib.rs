@@ -3,6 +3,8 @@
 
 #![allow(clippy::all, missing_docs)]
 
+pub mod codec;
+
 tonic::include_proto!("xray.v1");
 
 /// The encoded descriptors of the `xray.v1` protos, served by reflection.

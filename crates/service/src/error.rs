@@ -30,8 +30,18 @@ pub enum Error {
         scan_id: String,
         declaration_id: String,
     },
+    #[error(
+        "scan_id {scan_id} is already stored for declaration {declaration_id} with another image or other metadata; a retry must send the same scan, a new scan needs a new scan_id"
+    )]
+    ScanReused {
+        scan_id: String,
+        declaration_id: String,
+    },
     #[error("the server is still loading its models; retry shortly")]
     NotReady,
+    /// The server is shutting down; the sentence says how to resume.
+    #[error("the server is shutting down; {0}")]
+    ShuttingDown(String),
     #[error(transparent)]
     Store(StoreError),
     #[error("internal error: {0}")]
@@ -78,8 +88,10 @@ impl Error {
             Error::UnknownDeclaration(_) | Error::UnknownScan(_) | Error::ImageNotKept(_) => {
                 ErrorKind::NotFound
             }
-            Error::DeclarationConflict(_) | Error::ScanConflict { .. } => ErrorKind::Conflict,
-            Error::NotReady => ErrorKind::Unavailable,
+            Error::DeclarationConflict(_)
+            | Error::ScanConflict { .. }
+            | Error::ScanReused { .. } => ErrorKind::Conflict,
+            Error::NotReady | Error::ShuttingDown(_) => ErrorKind::Unavailable,
             Error::Store(_) | Error::Internal(_) => ErrorKind::Internal,
         }
     }
@@ -164,6 +176,7 @@ mod tests {
             ),
             (Error::Scan(PipelineError::NotReady), ErrorKind::Unavailable),
             (Error::NotReady, ErrorKind::Unavailable),
+            (Error::ShuttingDown("x".into()), ErrorKind::Unavailable),
             (
                 batch(BatchError::Inference {
                     model: "m".into(),

@@ -28,13 +28,16 @@ pub struct RiskFeed {
     store: Arc<dyn Store>,
     /// The sequence number of the newest committed change.
     newest: Arc<watch::Sender<u64>>,
+    /// Turns true when the server begins to shut down: every subscription then ends.
+    stopping: watch::Receiver<bool>,
 }
 
 impl RiskFeed {
-    pub fn new(store: Arc<dyn Store>, newest: u64) -> Self {
+    pub fn new(store: Arc<dyn Store>, newest: u64, stopping: watch::Receiver<bool>) -> Self {
         Self {
             store,
             newest: Arc::new(watch::Sender::new(newest)),
+            stopping,
         }
     }
 
@@ -45,12 +48,14 @@ impl RiskFeed {
     }
 
     /// Every change after `after` (none given: after the newest one now), in sequence order,
-    /// for as long as the receiver is kept.
+    /// for as long as the receiver is kept. When the server shuts down, what is committed is
+    /// sent, then `ShuttingDown` with the sequence number to resume after.
     pub fn subscribe(&self, after: Option<u64>) -> mpsc::Receiver<Result<RiskChange, Error>> {
         let (tx, rx) = mpsc::channel(SUBSCRIBER_BUFFER);
         let mut newest = self.newest.subscribe();
         let store = Arc::clone(&self.store);
         let mut last = after.unwrap_or_else(|| *newest.borrow_and_update());
+        let mut stopping = self.stopping.clone();
         tokio::spawn(async move {
             loop {
                 let read = {
@@ -73,8 +78,17 @@ impl RiskFeed {
                     }
                 };
                 if changes.is_empty() {
+                    if *stopping.borrow() {
+                        let _ = tx
+                            .send(Err(Error::ShuttingDown(format!(
+                                "resume WatchRisk with after_sequence {last}"
+                            ))))
+                            .await;
+                        return;
+                    }
                     tokio::select! {
                         changed = newest.changed() => if changed.is_err() { return },
+                        _ = stopping.wait_for(|s| *s) => {}
                         _ = tx.closed() => return,
                     }
                     continue;

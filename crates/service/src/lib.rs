@@ -19,7 +19,7 @@ pub mod screening;
 
 use std::sync::{Arc, OnceLock};
 
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 use xray_customs::{
     risk::{ModelClasses, RiskPolicy, Taxonomies, Taxonomy, TaxonomyError},
     store::{Store, StoreError},
@@ -55,6 +55,8 @@ pub struct Service {
     ready: Arc<OnceLock<Ready>>,
     feed: RiskFeed,
     events: broadcast::Sender<ReviewEvent>,
+    /// Turns true when the server begins to shut down.
+    stopping: Arc<watch::Sender<bool>>,
 }
 
 impl Service {
@@ -69,8 +71,10 @@ impl Service {
         for class in store.accuracy(None)? {
             metrics().precision(&class.model, &class.class_name, class.precision());
         }
+        let stopping = watch::Sender::new(false);
         Ok(Self {
-            feed: RiskFeed::new(Arc::clone(&store), last),
+            feed: RiskFeed::new(Arc::clone(&store), last, stopping.subscribe()),
+            stopping: Arc::new(stopping),
             store,
             policy,
             keep_images,
@@ -124,6 +128,26 @@ impl Service {
         tokio::task::spawn_blocking(move || f(store.as_ref()))
             .await
             .map_err(|e| Error::Store(StoreError::Database(format!("store task: {e}"))))?
+    }
+
+    /// Begins shutting down: new scans are refused (UNAVAILABLE), and every long-lived stream
+    /// (the risk feed, review events, scan streams) ends once what it has in flight is sent.
+    pub fn shut_down(&self) {
+        self.stopping.send_replace(true);
+    }
+
+    /// Whether the server is shutting down.
+    pub fn is_stopping(&self) -> bool {
+        *self.stopping.borrow()
+    }
+
+    /// Resolves once the server begins to shut down.
+    pub fn stopping(&self) -> impl std::future::Future<Output = ()> + Send + use<> {
+        let mut stopping = self.stopping.subscribe();
+        async move {
+            // An error means the service is gone, which is a shutdown too.
+            let _ = stopping.wait_for(|s| *s).await;
+        }
     }
 
     /// Drops the images of scans received more than `days` days ago; answers how many.

@@ -1,17 +1,19 @@
 //! Screening a scan: validate, admit, run it through the engine, and, for a scan of a
 //! declaration, store it with the declaration's new risk before answering. A scan id
-//! already stored for the same declaration is answered from the store (a retry of the same
-//! scan), without running the model again.
+//! already stored for the same declaration with the same digest is a retry of the same scan
+//! and is answered from the store without running the model again; the same id with another
+//! image or other metadata, or for another declaration, is refused, audited and counted.
 
 use std::sync::Arc;
 
 use bytes::Bytes;
+use sha2::{Digest, Sha256};
 use tracing::instrument;
 use xray_customs::{
     declaration::{
         Assessment, CurrentRisk, DeclarationState, StoredDetection, StoredImage, StoredScan, now_ms,
     },
-    ledger,
+    ledger::{self, ScanIdConflict},
     store::{NewScan, RiskOutcome},
 };
 use xray_engine::pipeline::{Inspection, ScanRequest, validate};
@@ -62,6 +64,11 @@ impl Service {
     /// the store) and its answer carries the declaration's risk.
     #[instrument(skip_all, fields(scan_id = %scan.request.scan_id))]
     pub async fn screen(&self, scan: Scan) -> Result<ScanAnswer, Error> {
+        if self.is_stopping() {
+            return Err(Error::ShuttingDown(
+                "send the scan again once it is back, or to another node".into(),
+            ));
+        }
         let pipeline = &self.ready()?.pipeline;
         if scan.request.declaration_id.is_empty() {
             let inspection = pipeline.inspect(scan.request).await?;
@@ -72,22 +79,29 @@ impl Service {
         }
         // A malformed scan is refused before the store is asked anything.
         validate(&scan.request)?;
-        if let Some((stored, state)) = self
-            .stored_scan(&scan.request.scan_id, &scan.request.declaration_id)
-            .await?
-        {
-            return Ok(ScanAnswer {
-                declaration: Some((stored.declaration_id.clone(), state.risk)),
-                screening: Screening::Replayed(stored),
-            });
-        }
+        let digest = scan_digest(&scan);
         let received_ms = now_ms();
+        // What is kept of the scan; the model's findings are filled in once it has run.
+        let sent = StoredScan {
+            scan_id: scan.request.scan_id.clone(),
+            declaration_id: scan.request.declaration_id.clone(),
+            portal_id: scan.request.portal_id.clone(),
+            view: scan.view,
+            model: String::new(),
+            model_version: String::new(),
+            width: 0,
+            height: 0,
+            alarm: false,
+            received_ms,
+            decision: None,
+            detections: Vec::new(),
+            digest,
+        };
+        if let Some(answer) = self.replay(&sent).await? {
+            return Ok(answer);
+        }
         let image = scan.request.image.clone();
         let encoding = scan.request.encoding;
-        let (declaration_id, portal_id) = (
-            scan.request.declaration_id.clone(),
-            scan.request.portal_id.clone(),
-        );
         let inspection = pipeline.inspect(scan.request).await?;
         let keep = match self.keep_images {
             KeepImages::None => false,
@@ -95,55 +109,81 @@ impl Service {
             KeepImages::All => true,
         };
         let new = NewScan {
-            scan: stored_scan(
-                &inspection,
-                declaration_id,
-                portal_id,
-                scan.view,
-                received_ms,
-            ),
+            scan: screened(&inspection, sent.clone()),
             image: keep.then(|| StoredImage {
                 encoding,
                 channels: scan.channels,
                 bytes: image_bytes(image),
             }),
         };
-        let state = self.record_scan(new).await?;
-        Ok(ScanAnswer {
-            declaration: Some((state.declaration.id.clone(), state.risk)),
-            screening: Screening::Screened(inspection),
-        })
+        match self.record_scan(new).await {
+            Ok(state) => Ok(ScanAnswer {
+                declaration: Some((state.declaration.id.clone(), state.risk)),
+                screening: Screening::Screened(inspection),
+            }),
+            // The same id was stored while this scan was screened: the same scan sent twice
+            // at once is answered like a retry, anything else is refused like one.
+            Err(Error::ScanConflict { .. }) => match self.replay(&sent).await? {
+                Some(answer) => Ok(answer),
+                None => Err(Error::Internal(format!(
+                    "scan {} was refused as taken but is not stored",
+                    sent.scan_id
+                ))),
+            },
+            Err(e) => Err(e),
+        }
     }
 
     /// Before a scan of a declaration is run: the declaration must be registered, and a scan
-    /// id already stored for it is answered from the store (returned here).
-    async fn stored_scan(
-        &self,
-        scan_id: &str,
-        declaration_id: &str,
-    ) -> Result<Option<(StoredScan, DeclarationState)>, Error> {
-        let (scan_id, declaration_id) = (scan_id.to_string(), declaration_id.to_string());
+    /// id already stored is either this scan again (answered from the store) or a conflict.
+    async fn replay(&self, sent: &StoredScan) -> Result<Option<ScanAnswer>, Error> {
+        let sent = sent.clone();
         // On the path of every scan: the whole declaration (all its scans) is read only to
         // answer a repeated scan from the store.
-        self.blocking(move |store| {
-            if !store.is_registered(&declaration_id)? {
-                return Err(Error::UnknownDeclaration(declaration_id));
-            }
-            match store.scan(&scan_id)? {
-                None => Ok(None),
-                Some(scan) if scan.declaration_id == declaration_id => {
-                    let state = store
-                        .declaration(&declaration_id)?
-                        .ok_or_else(|| Error::UnknownDeclaration(declaration_id.clone()))?;
-                    Ok(Some((scan, state)))
+        let found = self
+            .blocking(move |store| {
+                if !store.is_registered(&sent.declaration_id)? {
+                    return Err(Error::UnknownDeclaration(sent.declaration_id));
                 }
-                Some(scan) => Err(Error::ScanConflict {
-                    scan_id,
-                    declaration_id: scan.declaration_id,
-                }),
+                let Some(stored) = store.scan(&sent.scan_id)? else {
+                    return Ok(Ok(None));
+                };
+                let conflict = if stored.declaration_id != sent.declaration_id {
+                    ScanIdConflict::OtherDeclaration
+                } else if !stored.digest.is_empty() && stored.digest != sent.digest {
+                    ScanIdConflict::OtherContent
+                } else {
+                    let state = store
+                        .declaration(&sent.declaration_id)?
+                        .ok_or_else(|| Error::UnknownDeclaration(sent.declaration_id.clone()))?;
+                    return Ok(Ok(Some((stored, state))));
+                };
+                store.transaction(|uow| {
+                    Ok::<_, Error>(ledger::refuse_scan(uow, &sent, &stored, conflict)?)
+                })?;
+                Ok(Err((conflict, sent, stored)))
+            })
+            .await?;
+        match found {
+            Ok(None) => Ok(None),
+            Ok(Some((stored, state))) => Ok(Some(ScanAnswer {
+                declaration: Some((stored.declaration_id.clone(), state.risk)),
+                screening: Screening::Replayed(stored),
+            })),
+            Err((conflict, sent, stored)) => {
+                metrics().scan_conflict(conflict.as_str());
+                Err(match conflict {
+                    ScanIdConflict::OtherDeclaration => Error::ScanConflict {
+                        scan_id: sent.scan_id,
+                        declaration_id: stored.declaration_id,
+                    },
+                    ScanIdConflict::OtherContent => Error::ScanReused {
+                        scan_id: sent.scan_id,
+                        declaration_id: sent.declaration_id,
+                    },
+                })
             }
-        })
-        .await
+        }
     }
 
     /// Stores a screened scan and re-computes its declaration's risk in one transaction; the
@@ -187,26 +227,43 @@ impl Service {
     }
 }
 
-/// The stored form of a screened scan.
-fn stored_scan(
-    inspection: &Inspection,
-    declaration_id: String,
-    portal_id: String,
-    view: View,
-    received_ms: i64,
-) -> StoredScan {
+/// What makes a scan the same scan when its id comes again: the image bytes, how they are
+/// to be read (encoding, raw width, height and channels), and where the scan comes from
+/// (declaration, portal, view). The model, the confidence floor and the priority are how it
+/// is processed, not what it is, and are left out. Hex SHA-256, each part length-prefixed.
+pub fn scan_digest(scan: &Scan) -> String {
+    let request = &scan.request;
+    let mut hash = Sha256::new();
+    let mut part = |bytes: &[u8]| {
+        hash.update((bytes.len() as u64).to_le_bytes());
+        hash.update(bytes);
+    };
+    part(b"xray-screen scan digest 1");
+    part(request.declaration_id.as_bytes());
+    part(request.portal_id.as_bytes());
+    part(format!("{:?}", scan.view).as_bytes());
+    part(
+        request
+            .encoding
+            .map_or(String::new(), |e| e.to_string())
+            .as_bytes(),
+    );
+    let raw = request
+        .raw
+        .map_or([0; 3], |r| [r.width, r.height, r.channels]);
+    part(&raw.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<_>>());
+    part(&request.image);
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The stored form of a screened scan: what was sent, with the model's findings.
+fn screened(inspection: &Inspection, sent: StoredScan) -> StoredScan {
     StoredScan {
-        scan_id: inspection.scan_id.clone(),
-        declaration_id,
-        portal_id,
-        view,
         model: inspection.model.clone(),
         model_version: inspection.model_version.clone(),
         width: inspection.width,
         height: inspection.height,
         alarm: inspection.alarm,
-        received_ms,
-        decision: None,
         detections: inspection
             .detections
             .iter()
@@ -222,6 +279,7 @@ fn stored_scan(
                 verdict_by: String::new(),
             })
             .collect(),
+        ..sent
     }
 }
 

@@ -60,7 +60,7 @@ pub fn load_detections(conn: &Connection, uid: i64) -> Result<Vec<StoredDetectio
     Ok(out)
 }
 
-const SCAN_COLUMNS: &str = "uid, scan_id, declaration_id, portal_id, view, model, model_version, width, height, alarm, received_ms, decision";
+const SCAN_COLUMNS: &str = "uid, scan_id, declaration_id, portal_id, view, model, model_version, width, height, alarm, received_ms, decision, digest";
 
 pub fn scans_where(conn: &Connection, condition: &str, key: &str) -> Result<Vec<StoredScan>> {
     let mut stmt = conn.prepare_cached(&format!(
@@ -82,6 +82,7 @@ pub fn scans_where(conn: &Connection, condition: &str, key: &str) -> Result<Vec<
                 received_ms: r.get(10)?,
                 decision: None,
                 detections: Vec::new(),
+                digest: r.get(12)?,
             },
             r.get::<_, Option<String>>(11)?,
             r.get::<_, i64>(4)?,

@@ -105,6 +105,11 @@ const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
     "#,
+    // 2: what makes a scan the same scan (its digest), to tell a retry from a reused id.
+    // Scans stored before it have an empty digest.
+    r#"
+    ALTER TABLE scans ADD COLUMN digest TEXT NOT NULL DEFAULT '';
+    "#,
 ];
 
 /// Brings the database up to the newest schema; refuses one written by a newer release.

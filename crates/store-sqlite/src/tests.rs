@@ -110,6 +110,7 @@ fn scan(id: &str, declaration: &str, portal: &str, at: i64, class: Option<Catego
             received_ms: at,
             decision: None,
             detections,
+            digest: "d1".into(),
         },
         image: Some(StoredImage {
             encoding: Some(Encoding::Png),

@@ -80,8 +80,8 @@ impl Writer<'_, '_> {
             + ",";
         self.tx.execute(
             "INSERT INTO scans (scan_id, declaration_id, portal_id, view, model, model_version, width, height,
-                alarm, received_ms, decision, categories)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, NULL, ?11)",
+                alarm, received_ms, decision, categories, digest)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, NULL, ?11, ?12)",
             params![
                 scan.scan_id,
                 scan.declaration_id,
@@ -93,7 +93,8 @@ impl Writer<'_, '_> {
                 scan.height,
                 scan.alarm,
                 scan.received_ms,
-                categories
+                categories,
+                scan.digest
             ],
         )?;
         let uid = self.tx.last_insert_rowid();

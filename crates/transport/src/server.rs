@@ -3,7 +3,7 @@
 //! before the models load; health says NOT_SERVING until every model is loaded and warmed
 //! up.
 
-use std::{future::Future, net::SocketAddr};
+use std::{future::Future, net::SocketAddr, time::Duration};
 
 use anyhow::Context;
 use tokio::sync::watch;
@@ -33,6 +33,9 @@ pub struct ServerConfig {
     pub http_addr: Option<SocketAddr>,
     /// The limits the pipeline will enforce (sizes the largest gRPC message).
     pub limits: ImageLimits,
+    /// Longest wait, once shutdown begins, for calls in flight to finish and connections to
+    /// close, before the server stops anyway (`--shutdown-grace`).
+    pub shutdown_grace: Duration,
 }
 
 /// The services health reports on (besides the server as a whole, "").
@@ -43,8 +46,11 @@ const SERVICES: [&str; 3] = [
 ];
 
 /// Binds the ports, loads the models with `load` (on a blocking thread) and hands them to
-/// `service`, then serves until
-/// `shutdown` resolves. Prints on stdout `metrics on http://ADDR/metrics` when the HTTP port
+/// `service`, then serves until `shutdown` resolves. Then it stops accepting, health turns
+/// NOT_SERVING, new scans are refused, the calls in flight finish and every long-lived
+/// stream ends (WatchRisk and StreamScans with UNAVAILABLE and what to resume, the review
+/// screen's events cleanly); after `config.shutdown_grace` it returns whatever is still
+/// open. Prints on stdout `metrics on http://ADDR/metrics` when the HTTP port
 /// is bound, `bound grpc://ADDR (loading models)` when the gRPC port is, and
 /// `listening on grpc://ADDR` once every model is ready (with port 0, ADDR has the port the
 /// system chose).
@@ -55,8 +61,10 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
+    let stopper = service.clone();
     tokio::spawn(async move {
         shutdown.await;
+        stopper.shut_down();
         let _ = stop_tx.send(true);
     });
     let stopped = move || {
@@ -134,6 +142,17 @@ pub async fn serve(
             .serve_with_incoming_shutdown(incoming, stopped()),
     );
 
+    let draining = health.clone();
+    let drained = stopped();
+    tokio::spawn(async move {
+        drained.await;
+        for name in std::iter::once("").chain(SERVICES) {
+            draining
+                .set_service_status(name, ServingStatus::NotServing)
+                .await;
+        }
+    });
+
     let pipeline = tokio::task::spawn_blocking(load)
         .await
         .context("model loading panicked")??;
@@ -147,10 +166,27 @@ pub async fn serve(
     tracing::info!(addr = %bound, "every model is warmed up: serving");
     println!("listening on grpc://{bound}");
 
-    grpc.await.context("the gRPC server task failed")??;
-    if let Some(http) = http {
-        http.await.context("the metrics server task failed")??;
+    let finished = async {
+        grpc.await.context("the gRPC server task failed")??;
+        if let Some(http) = http {
+            http.await.context("the HTTP server task failed")??;
+        }
+        anyhow::Ok(())
+    };
+    let grace = config.shutdown_grace;
+    let out_of_grace = async {
+        stopped().await;
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        result = finished => {
+            result?;
+            tracing::info!("server stopped");
+        }
+        _ = out_of_grace => tracing::warn!(
+            grace_s = grace.as_secs_f64(),
+            "the shutdown grace passed with calls or connections still open: stopping anyway"
+        ),
     }
-    tracing::info!("gRPC server stopped");
     Ok(())
 }

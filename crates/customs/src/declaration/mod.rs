@@ -153,6 +153,9 @@ pub struct StoredScan {
     pub received_ms: i64,
     pub decision: Option<ScanDecision>,
     pub detections: Vec<StoredDetection>,
+    /// What makes it the same scan when its id comes again (hex SHA-256 of its image and
+    /// metadata; empty for scans stored before digests were kept).
+    pub digest: String,
 }
 
 /// A kept scan image, as the scanner sent it.

@@ -12,6 +12,12 @@ pub const MAX_DECLARATION_ID_BYTES: usize = 128;
 /// Most lines one declaration may have.
 const MAX_ITEMS: usize = 999;
 
+/// Longest declarant name, in bytes.
+pub const MAX_DECLARANT_BYTES: usize = 256;
+
+/// Longest description of one declared item, in bytes.
+pub const MAX_ITEM_DESCRIPTION_BYTES: usize = 1024;
+
 /// A declaration (or one of its fields) that cannot be accepted.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{0}")]
@@ -83,6 +89,12 @@ pub fn validate(d: &Declaration) -> Result<(), InvalidDeclaration> {
     if d.declarant.trim().is_empty() {
         return bad("declaration.declarant is empty".into());
     }
+    if d.declarant.len() > MAX_DECLARANT_BYTES {
+        return bad(format!(
+            "declaration.declarant is {} bytes; the limit is {MAX_DECLARANT_BYTES}",
+            d.declarant.len()
+        ));
+    }
     for (field, code) in [
         ("origin_country", &d.origin_country),
         ("destination_country", &d.destination_country),
@@ -107,6 +119,12 @@ pub fn validate(d: &Declaration) -> Result<(), InvalidDeclaration> {
         ));
     }
     for (i, item) in d.items.iter().enumerate() {
+        if item.description.len() > MAX_ITEM_DESCRIPTION_BYTES {
+            return bad(format!(
+                "declaration.items[{i}].description is {} bytes; the limit is {MAX_ITEM_DESCRIPTION_BYTES}",
+                item.description.len()
+            ));
+        }
         for (field, v) in [("quantity", item.quantity), ("value", item.value)] {
             if !v.is_finite() || v < 0.0 {
                 return bad(format!(
@@ -158,9 +176,17 @@ mod tests {
     fn a_good_declaration_passes_and_each_bad_field_is_named() {
         assert_eq!(validate(&declaration()), Ok(()));
         type Breaker = fn(&mut Declaration);
-        let cases: [(Breaker, &str); 6] = [
+        let cases: [(Breaker, &str); 8] = [
             (|d| d.id = " ".into(), "declaration.id is empty"),
             (|d| d.declarant.clear(), "declarant is empty"),
+            (
+                |d| d.declarant = "A".repeat(257),
+                "declaration.declarant is 257 bytes; the limit is 256",
+            ),
+            (
+                |d| d.items[0].description = "x".repeat(1025),
+                "declaration.items[0].description is 1025 bytes; the limit is 1024",
+            ),
             (|d| d.origin_country = "Germany".into(), "origin_country"),
             (|d| d.prior_risk = 1.5, "prior_risk 1.5 is outside 0..1"),
             (|d| d.prior_risk = f64::NAN, "prior_risk NaN"),

@@ -306,6 +306,7 @@ mod tests {
             alarm: true,
             received_ms: 0,
             decision: None,
+            digest: String::new(),
             detections: dets
                 .iter()
                 .enumerate()

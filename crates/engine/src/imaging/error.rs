@@ -16,6 +16,10 @@ pub enum ImagingError {
     #[error("image has a zero dimension ({width}x{height})")]
     ZeroSize { width: u32, height: u32 },
     #[error(
+        "image is {width}x{height}; each side must be at least {min} pixels (--min-image-side)"
+    )]
+    TooSmall { width: u32, height: u32, min: u32 },
+    #[error(
         "image bytes are not PNG, JPEG or TIFF (they start with {magic}); raw samples need encoding RAW_U16 with width, height and channels"
     )]
     UnknownFormat { magic: String },
@@ -42,6 +46,14 @@ pub enum ImagingError {
         channels: u32,
         expected: u64,
         found: usize,
+    },
+    #[error(
+        "{format} image is cut short ({size} bytes received): {reason}; the whole file must be sent"
+    )]
+    Truncated {
+        format: Encoding,
+        size: usize,
+        reason: String,
     },
     #[error("{format} data is corrupt or truncated: {reason}")]
     Corrupt { format: Encoding, reason: String },

@@ -6,7 +6,7 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio_stream::{Stream, wrappers::ReceiverStream};
 use tonic::{Request, Response, Status, Streaming};
 use xray_proto::{self as proto, inspection_server::Inspection};
-use xray_service::Service;
+use xray_service::{Error, Service};
 
 use super::{
     convert::{failed_result, inspection_result, scan},
@@ -69,9 +69,12 @@ impl Inspection for InspectionService {
         }
         let service = self.service.clone();
         let mut inbound = request.into_inner();
-        let (results, outbound) = mpsc::channel(self.stream_in_flight);
-        let in_flight = Arc::new(Semaphore::new(self.stream_in_flight));
+        let bound = self.stream_in_flight;
+        let (results, outbound) = mpsc::channel(bound);
+        let in_flight = Arc::new(Semaphore::new(bound));
         tokio::spawn(async move {
+            let stopping = service.stopping();
+            tokio::pin!(stopping);
             loop {
                 // Read no further than the in-flight bound: back-pressure onto the client.
                 let permit = tokio::select! {
@@ -81,11 +84,26 @@ impl Inspection for InspectionService {
                     },
                     _ = results.closed() => break,
                 };
-                let scan = match inbound.message().await {
-                    Ok(Some(scan)) => scan,
-                    Ok(None) => break,
-                    Err(status) => {
-                        tracing::debug!(%status, "scan stream ended with an error");
+                let scan = tokio::select! {
+                    message = inbound.message() => match message {
+                        Ok(Some(scan)) => scan,
+                        Ok(None) => break,
+                        Err(status) => {
+                            tracing::debug!(%status, "scan stream ended with an error");
+                            break;
+                        }
+                    },
+                    // Shutting down: read no more; the scans in flight are answered, then
+                    // the stream ends with UNAVAILABLE.
+                    _ = &mut stopping => {
+                        drop(permit);
+                        let all = u32::try_from(bound).unwrap_or(u32::MAX);
+                        let _ = in_flight.acquire_many(all).await;
+                        let _ = results
+                            .send(Err(status(Error::ShuttingDown(
+                                "scans not answered on this stream were not read; send them again".into(),
+                            ))))
+                            .await;
                         break;
                     }
                 };

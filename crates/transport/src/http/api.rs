@@ -281,7 +281,9 @@ pub async fn verdict(
 pub async fn events(
     State(service): State<Service>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let stream = BroadcastStream::new(service.review_events()).map(|event| {
+    // The stream ends when the server shuts down; the page reconnects on its own.
+    let events = BroadcastStream::new(service.review_events());
+    let stream = futures_util::StreamExt::take_until(events, service.stopping()).map(|event| {
         Ok(match event {
             Ok(event) => Event::default()
                 .event(event.kind())

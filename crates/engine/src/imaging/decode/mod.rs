@@ -9,7 +9,7 @@ use image::{
 };
 use tiff::{ColorType, decoder::DecodingResult};
 
-use super::{ImageLimits, ImagingError, Palette};
+use super::{ImageLimits, ImagingError, Palette, complete::check_complete};
 use xray_types::{Encoding, magic_hex};
 
 /// Geometry of raw u16 data, which has no header of its own.
@@ -80,6 +80,8 @@ pub fn decode_scan(
             });
         }
     };
+    // Decoders fill in what is missing; a scan must be seen whole or not at all.
+    check_complete(encoding, bytes)?;
     match encoding {
         Encoding::Png => decode_with_image_crate(
             PngDecoder::new(Cursor::new(bytes)).map_err(|e| corrupt(Encoding::Png, e))?,
@@ -106,6 +108,13 @@ fn corrupt(format: Encoding, e: impl std::fmt::Display) -> ImagingError {
 fn check_dimensions(width: u32, height: u32, limits: &ImageLimits) -> Result<(), ImagingError> {
     if width == 0 || height == 0 {
         return Err(ImagingError::ZeroSize { width, height });
+    }
+    if width.min(height) < limits.min_side {
+        return Err(ImagingError::TooSmall {
+            width,
+            height,
+            min: limits.min_side,
+        });
     }
     if width as u64 * height as u64 > limits.max_pixels {
         return Err(ImagingError::TooManyPixels {

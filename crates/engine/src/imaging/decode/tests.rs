@@ -4,6 +4,14 @@ use super::*;
 use crate::imaging::PaletteName;
 use image::{ImageBuffer, ImageFormat, Luma, Rgb};
 
+/// The default limits but for the smallest side, so that tiny test images decode.
+fn any_size() -> ImageLimits {
+    ImageLimits {
+        min_side: 1,
+        ..ImageLimits::default()
+    }
+}
+
 fn palette() -> Palette {
     Palette::new(PaletteName::Classic)
 }
@@ -21,7 +29,7 @@ fn gradient_rgb(w: u32, h: u32) -> DynamicImage {
 }
 
 fn decode(bytes: &[u8], enc: Option<Encoding>) -> Result<DecodedScan, ImagingError> {
-    decode_scan(bytes, enc, None, &ImageLimits::default(), &palette())
+    decode_scan(bytes, enc, None, &any_size(), &palette())
 }
 
 #[test]
@@ -120,7 +128,7 @@ fn raw_dual_energy_uses_the_palette() {
         &raw_bytes(&samples),
         Some(Encoding::RawU16),
         Some(layout),
-        &ImageLimits::default(),
+        &any_size(),
         &palette(),
     )
     .expect("raw");
@@ -140,7 +148,7 @@ fn raw_single_channel_and_rgb() {
         &raw_bytes(&[0x1234, 0xFF00]),
         Some(Encoding::RawU16),
         Some(layout),
-        &ImageLimits::default(),
+        &any_size(),
         &palette(),
     )
     .expect("gray");
@@ -154,7 +162,7 @@ fn raw_single_channel_and_rgb() {
         &raw_bytes(&[0x0100, 0x0200, 0x0300]),
         Some(Encoding::RawU16),
         Some(layout),
-        &ImageLimits::default(),
+        &any_size(),
         &palette(),
     )
     .expect("rgb");
@@ -163,7 +171,7 @@ fn raw_single_channel_and_rgb() {
 
 #[test]
 fn raw_refusals_name_the_problem() {
-    let limits = ImageLimits::default();
+    let limits = any_size();
     let p = palette();
     let err = decode_scan(&[0; 8], Some(Encoding::RawU16), None, &limits, &p).unwrap_err();
     assert!(
@@ -210,7 +218,7 @@ fn corrupt_and_truncated_png_are_refused() {
     assert!(
         matches!(
             err,
-            ImagingError::Corrupt {
+            ImagingError::Truncated {
                 format: Encoding::Png,
                 ..
             }
@@ -250,6 +258,7 @@ fn byte_limit_is_checked_first() {
     let limits = ImageLimits {
         max_bytes: 100,
         max_pixels: 1_000_000,
+        min_side: 1,
     };
     let err = decode_scan(&png, None, None, &limits, &palette()).unwrap_err();
     assert!(
@@ -288,6 +297,7 @@ fn pixel_limit_refuses_a_decompression_bomb_from_the_header() {
     let limits = ImageLimits {
         max_bytes: 64 << 20,
         max_pixels: 50_000_000,
+        min_side: 1,
     };
     let err = decode_scan(&png, None, None, &limits, &palette()).unwrap_err();
     assert!(
@@ -307,6 +317,7 @@ fn pixel_limit_refuses_a_decompression_bomb_from_the_header() {
     let roomy = ImageLimits {
         max_bytes: 64 << 20,
         max_pixels: 1 << 40,
+        min_side: 1,
     };
     let err = decode_scan(&png, None, None, &roomy, &palette()).unwrap_err();
     assert!(matches!(err, ImagingError::Corrupt { .. }), "{err}");
@@ -317,6 +328,7 @@ fn raw_pixel_limit() {
     let limits = ImageLimits {
         max_bytes: 1 << 20,
         max_pixels: 10,
+        min_side: 1,
     };
     let layout = RawLayout {
         width: 4,
@@ -332,4 +344,104 @@ fn raw_pixel_limit() {
     )
     .unwrap_err();
     assert!(matches!(err, ImagingError::TooManyPixels { .. }), "{err}");
+}
+
+/// A scan cut short must never be screened as if it were whole, whatever its format: a
+/// lenient decoder would fill the missing part in and the model would miss what was there.
+#[test]
+fn a_scan_cut_short_is_refused_in_every_format() {
+    let (w, h) = (64u32, 48u32);
+    let rgb = gradient_rgb(w, h);
+    let gray16 = DynamicImage::ImageLuma16(ImageBuffer::from_fn(w, h, |x, y| {
+        Luma([(x * 997 + y * 331) as u16])
+    }));
+    let dual: Vec<u16> = (0..w * h * 2).map(|i| (i * 7919 % 65_536) as u16).collect();
+    let raw = RawLayout {
+        width: w,
+        height: h,
+        channels: 2,
+    };
+    let cases = [
+        ("PNG", encode(rgb.clone(), ImageFormat::Png), None),
+        ("JPEG", encode(rgb.clone(), ImageFormat::Jpeg), None),
+        ("TIFF RGB", encode(rgb, ImageFormat::Tiff), None),
+        ("TIFF gray16", encode(gray16, ImageFormat::Tiff), None),
+        (
+            "TIFF dual-energy",
+            crate::imaging::encode_dual_energy_tiff(w, h, &dual).expect("tiff"),
+            None,
+        ),
+        ("RAW_U16", raw_bytes(&dual), Some(raw)),
+    ];
+    for (name, bytes, layout) in cases {
+        let encoding = layout.map(|_| Encoding::RawU16);
+        let run = |b: &[u8]| decode_scan(b, encoding, layout, &any_size(), &palette());
+        run(&bytes).unwrap_or_else(|e| panic!("{name}: whole: {e}"));
+        let mut cuts: Vec<usize> = [10, 30, 50, 70, 90, 99]
+            .iter()
+            .map(|p| bytes.len() * p / 100)
+            .collect();
+        cuts.push(bytes.len() - 1);
+        for cut in cuts {
+            let Err(err) = run(&bytes[..cut]) else {
+                panic!("{name} cut to {cut} of {} bytes was decoded", bytes.len());
+            };
+            assert!(
+                matches!(
+                    err,
+                    ImagingError::Truncated { .. }
+                        | ImagingError::Corrupt { .. }
+                        | ImagingError::RawSizeMismatch { .. }
+                ),
+                "{name} cut to {cut}: {err}"
+            );
+        }
+    }
+}
+
+#[test]
+fn an_image_under_the_smallest_side_is_refused_from_its_header() {
+    let limits = ImageLimits::default();
+    let err = decode_scan(
+        &encode(gradient_rgb(1, 1), ImageFormat::Png),
+        None,
+        None,
+        &limits,
+        &palette(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ImagingError::TooSmall {
+                width: 1,
+                height: 1,
+                min: 32
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("--min-image-side"), "{err}");
+    let raw = RawLayout {
+        width: 200,
+        height: 8,
+        channels: 1,
+    };
+    let err = decode_scan(
+        &[0; 3200],
+        Some(Encoding::RawU16),
+        Some(raw),
+        &limits,
+        &palette(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, ImagingError::TooSmall { .. }), "{err}");
+    decode_scan(
+        &encode(gradient_rgb(32, 40), ImageFormat::Png),
+        None,
+        None,
+        &limits,
+        &palette(),
+    )
+    .expect("32 pixels a side is enough");
 }
