@@ -487,3 +487,54 @@ async fn backoffice_scans_have_their_own_bound() {
     let status = client.inspect(unknown).await.expect_err("unknown priority");
     assert_eq!(status.code(), Code::InvalidArgument);
 }
+
+/// One workstation keeps 40 scans in flight on a stream and never reads its answers; another
+/// sends a single scan. Clients take turns in the queue, so the polite scan joins the next
+/// batch or the one after (the slow fixture batches 4): fewer than 12 of the greedy scans may
+/// finish between the polite scan's arrival and its answer, where first come, first served
+/// would make it wait for every greedy scan queued before it (20 or more).
+#[tokio::test]
+async fn a_greedy_stream_does_not_starve_a_polite_client() {
+    let server = slow_server(&["--stream-max-in-flight", "64"]);
+    let (greedy, outgoing) = tokio::sync::mpsc::channel(64);
+    let mut greedy_client = server.client().await;
+    let _unread = greedy_client
+        .stream_scans(tokio_stream::wrappers::ReceiverStream::new(outgoing))
+        .await
+        .expect("greedy stream");
+    for i in 0..40 {
+        greedy
+            .send(scan(&format!("greedy-{i}"), png_128x64()))
+            .await
+            .expect("queued on the stream");
+    }
+    wait_for_metrics(&server, "the greedy scans queued", |m| {
+        m.sum("xray_queue_depth", &[("model", SLOW)]) >= 20.0
+    })
+    .await;
+    let succeeded = |m: &xray_load::Samples| {
+        m.sum(
+            "xray_requests_total",
+            &[("model", SLOW), ("outcome", "success")],
+        )
+    };
+    let before = succeeded(&server.metrics().await);
+    let queued = server
+        .metrics()
+        .await
+        .sum("xray_queue_depth", &[("model", SLOW)]);
+    let polite = server
+        .client()
+        .await
+        .inspect(scan("polite", png_128x64()))
+        .await
+        .expect("polite scan served")
+        .into_inner();
+    assert_eq!(polite.scan_id, "polite");
+    let greedy_done = succeeded(&server.metrics().await) - before - 1.0;
+    assert!(
+        queued >= 20.0 && greedy_done < 12.0,
+        "{greedy_done} greedy scans finished while the polite one waited ({queued} were queued)"
+    );
+    drop(greedy);
+}

@@ -63,7 +63,7 @@ fn executor_throughput(c: &mut Criterion) {
                     .map(|_| {
                         let admission = batcher.admit(Priority::Live).expect("room");
                         batcher
-                            .submit(admission, input.clone(), None)
+                            .submit(admission, input.clone(), None, 0)
                             .expect("queued")
                     })
                     .collect();

@@ -105,14 +105,15 @@ impl Batcher {
         })
     }
 
-    /// Queues one letterboxed image (`3 x H x W` floats) under its admission. The receiver
-    /// yields its output; dropping the receiver before the batch runs skips the image, and
-    /// after `deadline` it is not run.
+    /// Queues one letterboxed image (`3 x H x W` floats) under its admission, for `client`
+    /// (clients take turns in the queue). The receiver yields its output; dropping the
+    /// receiver before the batch runs skips the image, and after `deadline` it is not run.
     pub fn submit(
         &self,
         admission: Admission,
         input: Vec<f32>,
         deadline: Option<Instant>,
+        client: u64,
     ) -> Result<oneshot::Receiver<Result<ModelOutput, BatchError>>, BatchError> {
         let (reply, result) = oneshot::channel();
         let request = InferRequest {
@@ -121,6 +122,7 @@ impl Batcher {
                 enqueued: Instant::now(),
                 deadline,
                 reply,
+                client,
             },
             admission,
         };

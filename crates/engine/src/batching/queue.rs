@@ -1,39 +1,88 @@
-//! The batching queue: one FIFO lane per priority, owned by the batching thread alone.
+//! The batching queue, owned by the batching thread alone: one lane per priority, and within
+//! a lane one FIFO per client, served in turn. A client that keeps many scans waiting (a
+//! greedy stream) takes one place in each round, so a scan from another client joins the
+//! next batch instead of waiting behind all of them.
 
 use std::{collections::VecDeque, time::Instant};
 
 use super::request::{DropReason, InferRequest};
 use xray_types::Priority;
 
+/// One client's waiting requests, in arrival order.
+struct ClientQueue {
+    client: u64,
+    requests: VecDeque<InferRequest>,
+}
+
+/// The requests of one priority level: clients in turn, each in arrival order.
+#[derive(Default)]
+struct Lane {
+    /// Clients with requests waiting; the front one gives the next request.
+    clients: VecDeque<ClientQueue>,
+    len: usize,
+}
+
+impl Lane {
+    fn push(&mut self, request: InferRequest) {
+        self.len += 1;
+        let client = request.job.client;
+        match self.clients.iter_mut().find(|c| c.client == client) {
+            Some(queue) => queue.requests.push_back(request),
+            None => self.clients.push_back(ClientQueue {
+                client,
+                requests: VecDeque::from([request]),
+            }),
+        }
+    }
+
+    /// The next request in turn: the front client's oldest, and that client goes to the back.
+    fn pop(&mut self) -> Option<InferRequest> {
+        let mut queue = self.clients.pop_front()?;
+        let request = queue.requests.pop_front();
+        if !queue.requests.is_empty() {
+            self.clients.push_back(queue);
+        }
+        if request.is_some() {
+            self.len -= 1;
+        }
+        request
+    }
+
+    fn requests(&self) -> impl Iterator<Item = &InferRequest> {
+        self.clients.iter().flat_map(|c| c.requests.iter())
+    }
+}
+
 /// Requests waiting for a batch, by priority.
 #[derive(Default)]
 pub(super) struct BatchQueue {
-    lanes: [VecDeque<InferRequest>; 2],
+    lanes: [Lane; 2],
 }
 
 impl BatchQueue {
     pub fn push(&mut self, request: InferRequest) {
-        self.lanes[request.admission.priority.index()].push_back(request);
+        self.lanes[request.admission.priority.index()].push(request);
     }
 
     pub fn len(&self) -> usize {
-        self.lanes.iter().map(VecDeque::len).sum()
+        self.lanes.iter().map(|lane| lane.len).sum()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.lanes.iter().all(VecDeque::is_empty)
+        self.len() == 0
     }
 
     /// Requests waiting at one priority level.
     pub fn depth(&self, priority: Priority) -> usize {
-        self.lanes[priority.index()].len()
+        self.lanes[priority.index()].len
     }
 
     /// When the longest-waiting request entered the queue.
     pub fn oldest(&self) -> Option<Instant> {
         self.lanes
             .iter()
-            .filter_map(|lane| lane.front().map(|r| r.job.enqueued))
+            .flat_map(|lane| lane.clients.iter())
+            .filter_map(|c| c.requests.front().map(|r| r.job.enqueued))
             .min()
     }
 
@@ -41,7 +90,8 @@ impl BatchQueue {
     pub fn earliest_deadline(&self) -> Option<Instant> {
         self.lanes
             .iter()
-            .flat_map(|lane| lane.iter().filter_map(|r| r.job.deadline))
+            .flat_map(Lane::requests)
+            .filter_map(|r| r.job.deadline)
             .min()
     }
 
@@ -49,27 +99,31 @@ impl BatchQueue {
     pub fn remove_unrunnable(&mut self, now: Instant) -> Vec<(InferRequest, DropReason)> {
         let mut removed = Vec::new();
         for lane in &mut self.lanes {
-            if lane.iter().all(|r| r.job.unrunnable(now).is_none()) {
+            if lane.requests().all(|r| r.job.unrunnable(now).is_none()) {
                 continue;
             }
-            let mut kept = VecDeque::with_capacity(lane.len());
-            for request in lane.drain(..) {
-                match request.job.unrunnable(now) {
-                    Some(reason) => removed.push((request, reason)),
-                    None => kept.push_back(request),
+            for queue in &mut lane.clients {
+                let mut kept = VecDeque::with_capacity(queue.requests.len());
+                for request in queue.requests.drain(..) {
+                    match request.job.unrunnable(now) {
+                        Some(reason) => removed.push((request, reason)),
+                        None => kept.push_back(request),
+                    }
                 }
+                queue.requests = kept;
             }
-            *lane = kept;
+            lane.clients.retain(|c| !c.requests.is_empty());
+            lane.len = lane.clients.iter().map(|c| c.requests.len()).sum();
         }
         removed
     }
 
-    /// Takes up to `max` requests: live ones first, each lane in arrival order.
+    /// Takes up to `max` requests: live ones first; within a level, clients in turn.
     pub fn take_batch(&mut self, max: usize) -> Vec<InferRequest> {
         let mut batch = Vec::with_capacity(max.min(self.len()));
         for lane in &mut self.lanes {
             while batch.len() < max {
-                match lane.pop_front() {
+                match lane.pop() {
                     Some(request) => batch.push(request),
                     None => break,
                 }
@@ -99,6 +153,18 @@ mod tests {
         InferRequest,
         oneshot::Receiver<Result<crate::batching::ModelOutput, crate::batching::BatchError>>,
     ) {
+        from_client(0, priority, tag, deadline)
+    }
+
+    fn from_client(
+        client: u64,
+        priority: Priority,
+        tag: f32,
+        deadline: Option<Instant>,
+    ) -> (
+        InferRequest,
+        oneshot::Receiver<Result<crate::batching::ModelOutput, crate::batching::BatchError>>,
+    ) {
         let held = Arc::new(AtomicUsize::new(0));
         let (reply, rx) = oneshot::channel();
         let request = InferRequest {
@@ -107,6 +173,7 @@ mod tests {
                 enqueued: Instant::now(),
                 deadline,
                 reply,
+                client,
             },
             admission: Admission::try_take(priority, &held, 1).expect("place"),
         };
@@ -158,5 +225,32 @@ mod tests {
             queue.earliest_deadline(),
             Some(now + Duration::from_secs(60))
         );
+    }
+
+    #[test]
+    fn clients_take_turns_within_a_priority_and_keep_their_own_order() {
+        let mut queue = BatchQueue::default();
+        let mut receivers = Vec::new();
+        // A greedy client queues six scans, then a polite one queues one, then a third.
+        for tag in 1..=6 {
+            let (r, rx) = from_client(7, Priority::Live, tag as f32, None);
+            receivers.push(rx);
+            queue.push(r);
+        }
+        for (client, tag) in [(8, 10.0), (9, 20.0)] {
+            let (r, rx) = from_client(client, Priority::Live, tag, None);
+            receivers.push(rx);
+            queue.push(r);
+        }
+        let (r, rx) = from_client(8, Priority::Backoffice, 30.0, None);
+        receivers.push(rx);
+        queue.push(r);
+        let tags = |batch: Vec<InferRequest>| -> Vec<f32> {
+            batch.iter().map(|r| r.job.input[0]).collect()
+        };
+        assert_eq!(tags(queue.take_batch(4)), [1.0, 10.0, 20.0, 2.0]);
+        assert_eq!(tags(queue.take_batch(4)), [3.0, 4.0, 5.0, 6.0]);
+        assert_eq!(tags(queue.take_batch(4)), [30.0]);
+        assert!(queue.is_empty());
     }
 }

@@ -76,6 +76,8 @@ pub(super) struct Job {
     /// After this instant nobody waits for the result.
     pub deadline: Option<Instant>,
     pub reply: Reply,
+    /// Who sent it: clients take turns in the queue.
+    pub client: u64,
 }
 
 /// Why a request left the queue without being run.

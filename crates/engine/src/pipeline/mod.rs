@@ -38,6 +38,14 @@ pub struct Pipeline {
     cpu: Arc<rayon::ThreadPool>,
 }
 
+/// The queue's key of a client name.
+fn client_key(client: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    client.hash(&mut hasher);
+    hasher.finish()
+}
+
 /// What preprocessing hands to the model and keeps for postprocessing.
 struct Prepared {
     input: Vec<f32>,
@@ -156,7 +164,12 @@ impl Pipeline {
         let input = std::mem::take(&mut prepared.input);
         let output = model
             .batcher
-            .submit(admission, input, request.deadline)?
+            .submit(
+                admission,
+                input,
+                request.deadline,
+                client_key(&request.client),
+            )?
             .await
             .map_err(|_| BatchError::Stopped(model.spec.name.clone()))??;
 

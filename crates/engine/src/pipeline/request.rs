@@ -33,6 +33,10 @@ pub struct ScanRequest {
     /// After this instant nobody waits for the answer: the scan is dropped with
     /// DEADLINE_EXCEEDED, before it is run where it has not started.
     pub deadline: Option<Instant>,
+    /// Who sent it (a connection, a principal); clients take turns in the model's queue, so
+    /// one that sends many scans at once does not hold back the others. Empty: one shared
+    /// client.
+    pub client: String,
 }
 
 /// Where a scan's time went.

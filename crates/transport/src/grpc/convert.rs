@@ -16,9 +16,9 @@ use xray_types::{BoxXyxy, Category, Encoding, Priority, View};
 
 use super::convert_customs::{risk, stored_detection};
 
-/// A `Scan` as the use case takes it, answered by `deadline`; refuses enum values this server
-/// does not know.
-pub fn scan(scan: proto::Scan, deadline: Option<Instant>) -> Result<Scan, Error> {
+/// A `Scan` as the use case takes it, from `client`, answered by `deadline`; refuses enum
+/// values this server does not know.
+pub fn scan(scan: proto::Scan, deadline: Option<Instant>, client: String) -> Result<Scan, Error> {
     let priority = match proto::Priority::try_from(scan.priority) {
         Ok(proto::Priority::Unspecified | proto::Priority::Live) => Priority::Live,
         Ok(proto::Priority::Backoffice) => Priority::Backoffice,
@@ -49,6 +49,7 @@ pub fn scan(scan: proto::Scan, deadline: Option<Instant>) -> Result<Scan, Error>
             eval_floor: None,
             priority,
             deadline,
+            client,
         },
         view,
         channels: scan.channels,

@@ -35,12 +35,21 @@ async fn screen(
     service: &Service,
     sent: proto::Scan,
     deadline: Option<Instant>,
+    client: String,
 ) -> Result<proto::InspectionResult, Status> {
     let answer = service
-        .screen(scan(sent, deadline).map_err(status)?)
+        .screen(scan(sent, deadline, client).map_err(status)?)
         .await
         .map_err(status)?;
     Ok(inspection_result(answer))
+}
+
+/// Who a call comes from, for fair queueing: its connection's remote address (each
+/// workstation holds its own connection).
+fn client_of<T>(request: &Request<T>) -> String {
+    request
+        .remote_addr()
+        .map_or_else(String::new, |addr| addr.to_string())
 }
 
 type ResultStream = Pin<Box<dyn Stream<Item = Result<proto::InspectionResult, Status>> + Send>>;
@@ -52,7 +61,8 @@ impl Inspection for InspectionService {
         request: Request<proto::Scan>,
     ) -> Result<Response<proto::InspectionResult>, Status> {
         let deadline = deadline(request.metadata(), Instant::now());
-        let result = screen(&self.service, request.into_inner(), deadline).await?;
+        let client = client_of(&request);
+        let result = screen(&self.service, request.into_inner(), deadline, client).await?;
         Ok(Response::new(result))
     }
 
@@ -64,6 +74,7 @@ impl Inspection for InspectionService {
     ) -> Result<Response<Self::StreamScansStream>, Status> {
         // A stream's deadline bounds each of its scans.
         let deadline = deadline(request.metadata(), Instant::now());
+        let client = client_of(&request);
         if !self.service.is_ready() {
             return Err(status(xray_service::Error::NotReady));
         }
@@ -109,9 +120,10 @@ impl Inspection for InspectionService {
                 };
                 let results = results.clone();
                 let service = service.clone();
+                let client = client.clone();
                 tokio::spawn(async move {
                     let scan_id = scan.scan_id.clone();
-                    let outcome = screen(&service, scan, deadline);
+                    let outcome = screen(&service, scan, deadline, client);
                     // A client that went away cancels its scans (dropping them skips the model run).
                     let result = tokio::select! {
                         outcome = outcome => outcome,
