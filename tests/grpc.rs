@@ -245,6 +245,29 @@ async fn byte_limit_is_a_setting() {
         .inspect(scan("small", small))
         .await
         .expect("under the limit");
+
+    // A message over the largest the server decodes (twice the image limit plus 1 MiB) is
+    // refused before it is read: RESOURCE_EXHAUSTED with the limit, on a call and on a stream.
+    let huge = vec![0u8; 3 << 20];
+    let status = client
+        .inspect(scan("huge", huge.clone()))
+        .await
+        .expect_err("too large a message");
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    assert!(
+        status.message().contains(
+            "over this call's limit of 1050576 bytes (Inspection: twice --max-image-bytes"
+        ),
+        "{status:?}"
+    );
+    let mut results = client
+        .stream_scans(tokio_stream::iter(vec![scan("huge-on-a-stream", huge)]))
+        .await
+        .expect("stream opens")
+        .into_inner();
+    let status = results.message().await.expect_err("too large a message");
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    assert!(status.message().contains("1050576 bytes"), "{status:?}");
 }
 
 #[tokio::test]

@@ -20,7 +20,7 @@ use xray_proto::{
 use xray_service::Service;
 
 use crate::{
-    grpc::{DeclarationsService, InspectionService, ReviewService},
+    grpc::{DeclarationsService, InspectionService, OversizeLayer, ReviewService},
     http::{review_router, serve_http},
 };
 
@@ -133,6 +133,7 @@ pub async fn serve(
     });
     let grpc = tokio::spawn(
         Server::builder()
+            .layer(OversizeLayer)
             .add_service(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)

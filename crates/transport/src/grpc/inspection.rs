@@ -11,6 +11,7 @@ use xray_service::{Error, Service};
 use super::{
     convert::{failed_result, inspection_result, scan},
     deadline::deadline,
+    oversize::inbound_status,
     status::status,
 };
 
@@ -99,8 +100,10 @@ impl Inspection for InspectionService {
                     message = inbound.message() => match message {
                         Ok(Some(scan)) => scan,
                         Ok(None) => break,
+                        // A message that cannot be read ends the stream, with why.
                         Err(status) => {
                             tracing::debug!(%status, "scan stream ended with an error");
+                            let _ = results.send(Err(inbound_status(status))).await;
                             break;
                         }
                     },

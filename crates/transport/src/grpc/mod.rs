@@ -8,10 +8,12 @@ mod convert_customs;
 mod deadline;
 mod declarations;
 mod inspection;
+mod oversize;
 mod review;
 mod status;
 
 pub use deadline::DEADLINE_MARGIN;
 pub use declarations::DeclarationsService;
 pub use inspection::InspectionService;
+pub use oversize::OversizeLayer;
 pub use review::ReviewService;
