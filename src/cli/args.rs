@@ -54,6 +54,11 @@ pub struct ImageArgs {
     /// Shortest image side accepted, in pixels, checked from the header.
     #[arg(long, env = "XRAY_MIN_IMAGE_SIDE", default_value_t = ImageLimits::default().min_side)]
     pub min_image_side: u32,
+    /// Mebibytes that scans being decoded may hold together; each scan's share is read from
+    /// its header before it is decoded, and a scan waits while the budget is taken (up to
+    /// its deadline). A scan whose decode alone needs more is refused.
+    #[arg(long, env = "XRAY_DECODE_BUDGET_MB", default_value_t = 1024)]
+    pub decode_budget_mb: u64,
     /// Threads decoding and preprocessing scans (0: one per core).
     #[arg(long, env = "XRAY_CPU_THREADS", default_value_t = 0)]
     pub cpu_threads: usize,

@@ -113,6 +113,7 @@ fn build_pipeline(models: &ModelArgs, images: &ImageArgs) -> anyhow::Result<Pipe
         &batching,
         image_limits(images),
         images.cpu_threads,
+        images.decode_budget_mb.saturating_mul(1 << 20),
     )?)
 }
 

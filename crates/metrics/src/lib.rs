@@ -139,6 +139,8 @@ pub struct Metrics {
     pub instance_info: Family<InstanceLabels, Gauge>,
     /// 1 once every model is loaded and warmed up.
     pub models_ready: Gauge,
+    /// Bytes of the decode budget held by decodes in progress.
+    pub decode_bytes_held: Gauge,
     /// Inspectors' verdicts on detections.
     pub verdicts: Family<VerdictLabels, Counter>,
     /// Confirmed over judged alarms, from every stored verdict.
@@ -178,6 +180,7 @@ impl Metrics {
             dropped_before_run: Family::default(),
             instance_info: Family::default(),
             models_ready: Gauge::default(),
+            decode_bytes_held: Gauge::default(),
             verdicts: Family::default(),
             model_precision: Family::default(),
             risk_changes: Family::default(),
@@ -249,6 +252,11 @@ impl Metrics {
             "xray_model_instance_info",
             "1 per model instance (executor thread and session), labelled with its execution provider",
             metrics.instance_info.clone(),
+        );
+        registry.register(
+            "xray_decode_bytes_held",
+            "Bytes of the decode budget (--decode-budget-mb) held by decodes in progress",
+            metrics.decode_bytes_held.clone(),
         );
         registry.register(
             "xray_models_ready",

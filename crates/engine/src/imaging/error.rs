@@ -55,6 +55,10 @@ pub enum ImagingError {
         size: usize,
         reason: String,
     },
+    #[error(
+        "decoding this image needs about {needed_mib} MiB, more than the whole decode budget of {budget_mib} MiB (--decode-budget-mb)"
+    )]
+    OverDecodeBudget { needed_mib: u64, budget_mib: u64 },
     #[error("{format} data is corrupt or truncated: {reason}")]
     Corrupt { format: Encoding, reason: String },
     #[error("{format} image of this kind is not supported: {what}")]

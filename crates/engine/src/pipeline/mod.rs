@@ -13,7 +13,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use tokio::sync::oneshot;
+use tokio::sync::{Semaphore, oneshot};
 use tracing::{Span, instrument};
 use xray_metrics::{Metrics, metrics};
 use xray_types::Encoding;
@@ -25,7 +25,10 @@ pub use request::{Inspection, MAX_SCAN_ID_BYTES, ScanRequest, Timings, validate}
 use crate::{
     batching::BatchError,
     detect::{ScoreCut, postprocess},
-    imaging::{DecodedScan, ImageLimits, Letterbox, RawLayout, decode_scan, letterbox_into},
+    imaging::{
+        DecodedScan, ImageLimits, ImagingError, Letterbox, RawLayout, decode_cost, decode_scan,
+        letterbox_into,
+    },
     model::ModelRegistry,
 };
 use error::OutcomeRecorder;
@@ -36,6 +39,23 @@ pub struct Pipeline {
     models: Arc<models::Models>,
     limits: ImageLimits,
     cpu: Arc<rayon::ThreadPool>,
+    /// Bytes that decodes in progress may hold together, in KiB permits.
+    decode_budget: Arc<Semaphore>,
+    decode_budget_kib: u32,
+}
+
+/// A scan's share of the decode budget, given back when dropped.
+struct DecodeShare {
+    _permit: tokio::sync::OwnedSemaphorePermit,
+    kib: u32,
+}
+
+impl Drop for DecodeShare {
+    fn drop(&mut self) {
+        metrics()
+            .decode_bytes_held
+            .dec_by(i64::from(self.kib) * 1024);
+    }
 }
 
 /// The queue's key of a client name.
@@ -58,13 +78,19 @@ struct Prepared {
 
 impl Pipeline {
     /// Starts a batcher over each of the registry's models. `cpu_threads` sizes the pool for
-    /// decoding, letterboxing and postprocessing (0: one per core).
+    /// decoding, letterboxing and postprocessing (0: one per core); `decode_budget` bounds
+    /// the bytes that decodes in progress hold together (each scan's share read from its
+    /// header before it is decoded).
     pub fn new(
         registry: ModelRegistry,
         batching: &BatchingSettings,
         limits: ImageLimits,
         cpu_threads: usize,
+        decode_budget: u64,
     ) -> Result<Self, PipelineError> {
+        let decode_budget_kib = u32::try_from(decode_budget / 1024)
+            .unwrap_or(u32::MAX)
+            .clamp(1, Semaphore::MAX_PERMITS as u32);
         let cpu = rayon::ThreadPoolBuilder::new()
             .num_threads(cpu_threads)
             .thread_name(|i| format!("cpu-{i}"))
@@ -76,6 +102,8 @@ impl Pipeline {
             models: Arc::new(models::Models::start(registry, batching)?),
             limits,
             cpu: Arc::new(cpu),
+            decode_budget: Arc::new(Semaphore::new(decode_budget_kib as usize)),
+            decode_budget_kib,
         })
     }
 
@@ -152,9 +180,13 @@ impl Pipeline {
         let prep_model = Arc::clone(&model);
         let image = request.image.clone();
         let (encoding, raw) = (request.encoding, request.raw);
+        // Its share of the decode budget, from the header, before a pixel is decoded; the
+        // scan waits for it (up to its deadline) while other decodes hold the budget.
+        let held = self.reserve_decode(&image, encoding, raw).await?;
         let mut prepared = self
             .on_cpu(move || prepare(&prep_model, &image, encoding, raw, &limits, keep_pixels))
             .await??;
+        drop(held);
 
         if request.deadline.is_some_and(|d| Instant::now() >= d) {
             return Err(PipelineError::DeadlineExceeded(
@@ -220,6 +252,35 @@ impl Pipeline {
             "scan screened"
         );
         Ok((inspection, prepared.scan))
+    }
+
+    /// Waits for a scan's share of the decode budget; refuses a scan whose decode alone needs
+    /// more than the whole budget.
+    async fn reserve_decode(
+        &self,
+        image: &[u8],
+        encoding: Option<Encoding>,
+        raw: Option<RawLayout>,
+    ) -> Result<DecodeShare, PipelineError> {
+        let bytes = decode_cost(image, encoding, raw, &self.limits)?;
+        let kib = u32::try_from(bytes.div_ceil(1024))
+            .unwrap_or(u32::MAX)
+            .max(1);
+        if kib > self.decode_budget_kib {
+            return Err(PipelineError::Image(ImagingError::OverDecodeBudget {
+                needed_mib: bytes.div_ceil(1 << 20),
+                budget_mib: u64::from(self.decode_budget_kib).div_ceil(1024),
+            }));
+        }
+        let permit = Arc::clone(&self.decode_budget)
+            .acquire_many_owned(kib)
+            .await
+            .map_err(|_| PipelineError::Internal("the decode budget is closed".into()))?;
+        metrics().decode_bytes_held.inc_by(i64::from(kib) * 1024);
+        Ok(DecodeShare {
+            _permit: permit,
+            kib,
+        })
     }
 
     /// Runs CPU work on the pool, off the async runtime's threads.

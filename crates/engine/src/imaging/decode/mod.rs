@@ -10,6 +10,8 @@ use image::{
 use tiff::{ColorType, decoder::DecodingResult};
 
 use super::{ImageLimits, ImagingError, Palette, complete::check_complete};
+pub use cost::decode_cost;
+use png_rows::decode_png_rows;
 use xray_types::{Encoding, magic_hex};
 
 /// Geometry of raw u16 data, which has no header of its own.
@@ -40,15 +42,13 @@ pub struct DecodedScan {
     pub source: ScanSource,
 }
 
-/// Decodes one scan. `declared` is the client's encoding (None: detect from magic bytes);
-/// raw data needs `raw`. Dual-energy data is rendered through `palette`.
-pub fn decode_scan(
+/// The encoding a scan's bytes are read as, after the byte limit: the declared one (raw data
+/// has no signature), checked against the signature the bytes carry.
+pub(super) fn resolve_encoding(
     bytes: &[u8],
     declared: Option<Encoding>,
-    raw: Option<RawLayout>,
     limits: &ImageLimits,
-    palette: &Palette,
-) -> Result<DecodedScan, ImagingError> {
+) -> Result<Encoding, ImagingError> {
     if bytes.is_empty() {
         return Err(ImagingError::Empty);
     }
@@ -59,7 +59,7 @@ pub fn decode_scan(
         });
     }
     let sniffed = Encoding::sniff(bytes);
-    let encoding = match (declared, sniffed) {
+    Ok(match (declared, sniffed) {
         (Some(Encoding::RawU16), _) => Encoding::RawU16,
         (Some(declared), Some(found)) if declared != found => {
             return Err(ImagingError::EncodingMismatch { declared, found });
@@ -79,15 +79,30 @@ pub fn decode_scan(
                 magic: magic_hex(bytes),
             });
         }
-    };
+    })
+}
+
+/// Decodes one scan. `declared` is the client's encoding (None: detect from magic bytes);
+/// raw data needs `raw`. Dual-energy data is rendered through `palette`.
+pub fn decode_scan(
+    bytes: &[u8],
+    declared: Option<Encoding>,
+    raw: Option<RawLayout>,
+    limits: &ImageLimits,
+    palette: &Palette,
+) -> Result<DecodedScan, ImagingError> {
+    let encoding = resolve_encoding(bytes, declared, limits)?;
     // Decoders fill in what is missing; a scan must be seen whole or not at all.
     check_complete(encoding, bytes)?;
     match encoding {
-        Encoding::Png => decode_with_image_crate(
-            PngDecoder::new(Cursor::new(bytes)).map_err(|e| corrupt(Encoding::Png, e))?,
-            Encoding::Png,
-            limits,
-        ),
+        Encoding::Png => match decode_png_rows(bytes, limits)? {
+            Some(scan) => Ok(scan),
+            None => decode_with_image_crate(
+                PngDecoder::new(Cursor::new(bytes)).map_err(|e| corrupt(Encoding::Png, e))?,
+                Encoding::Png,
+                limits,
+            ),
+        },
         Encoding::Jpeg => decode_with_image_crate(
             JpegDecoder::new(Cursor::new(bytes)).map_err(|e| corrupt(Encoding::Jpeg, e))?,
             Encoding::Jpeg,
@@ -98,14 +113,18 @@ pub fn decode_scan(
     }
 }
 
-fn corrupt(format: Encoding, e: impl std::fmt::Display) -> ImagingError {
+pub(super) fn corrupt(format: Encoding, e: impl std::fmt::Display) -> ImagingError {
     ImagingError::Corrupt {
         format,
         reason: e.to_string(),
     }
 }
 
-fn check_dimensions(width: u32, height: u32, limits: &ImageLimits) -> Result<(), ImagingError> {
+pub(super) fn check_dimensions(
+    width: u32,
+    height: u32,
+    limits: &ImageLimits,
+) -> Result<(), ImagingError> {
     if width == 0 || height == 0 {
         return Err(ImagingError::ZeroSize { width, height });
     }
@@ -230,7 +249,7 @@ fn decode_tiff(
 }
 
 /// Two samples a pixel: low and high energy.
-fn tiff_dual_energy(colour: ColorType) -> bool {
+pub(super) fn tiff_dual_energy(colour: ColorType) -> bool {
     matches!(colour, ColorType::GrayA(_))
         || matches!(colour, ColorType::Multiband { num_samples: 2, .. })
 }
@@ -341,5 +360,7 @@ fn decode_raw(
     })
 }
 
+mod cost;
+mod png_rows;
 #[cfg(test)]
 mod tests;

@@ -445,3 +445,41 @@ fn an_image_under_the_smallest_side_is_refused_from_its_header() {
     )
     .expect("32 pixels a side is enough");
 }
+
+/// PNGs decoded row by row give exactly what the general decoder gives, in every layout.
+#[test]
+fn png_rows_match_the_general_decoder_in_every_layout() {
+    use image::{LumaA, Rgba};
+    let (w, h) = (37u32, 23u32);
+    let images = [
+        DynamicImage::ImageLuma8(ImageBuffer::from_fn(w, h, |x, y| Luma([(x * 7 + y) as u8]))),
+        DynamicImage::ImageLumaA8(ImageBuffer::from_fn(w, h, |x, y| {
+            LumaA([(x * 5) as u8, (y * 9) as u8])
+        })),
+        DynamicImage::ImageLuma16(ImageBuffer::from_fn(w, h, |x, y| {
+            Luma([(x * 1771 + y * 13) as u16])
+        })),
+        DynamicImage::ImageLumaA16(ImageBuffer::from_fn(w, h, |x, y| {
+            LumaA([(x * 1500 + y) as u16, 7])
+        })),
+        gradient_rgb(w, h),
+        DynamicImage::ImageRgba8(ImageBuffer::from_fn(w, h, |x, y| {
+            Rgba([(x * 3) as u8, (y * 11) as u8, 40, (x + y) as u8])
+        })),
+        DynamicImage::ImageRgb16(ImageBuffer::from_fn(w, h, |x, y| {
+            Rgb([(x * 1700) as u16, (y * 2800) as u16, 51_000])
+        })),
+        DynamicImage::ImageRgba16(ImageBuffer::from_fn(w, h, |x, y| {
+            Rgba([(x * 1700 + 129) as u16, (y * 2800) as u16, 255, 65_535])
+        })),
+    ];
+    for image in images {
+        let layout = format!("{:?}", image.color());
+        let png = encode(image.clone(), ImageFormat::Png);
+        let rows = png_rows::decode_png_rows(&png, &any_size())
+            .expect("decodes")
+            .expect("not interlaced");
+        assert_eq!((rows.width, rows.height), (w, h), "{layout}");
+        assert_eq!(rows.rgb, image.into_rgb8().into_raw(), "{layout}");
+    }
+}

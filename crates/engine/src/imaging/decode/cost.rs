@@ -1,0 +1,70 @@
+//! What decoding a scan will hold in memory at its peak, read from its header alone, so that
+//! the pipeline can admit decodes against a budget of bytes before any pixel is decoded.
+
+use std::io::Cursor;
+
+use image::{ImageDecoder, codecs::jpeg::JpegDecoder};
+use xray_types::Encoding;
+
+use super::{RawLayout, check_dimensions, corrupt, resolve_encoding, tiff_dual_energy};
+use crate::imaging::{ImageLimits, ImagingError, complete::check_complete};
+
+/// Bytes a pixel of the RGB output takes.
+const RGB: u64 = 3;
+
+/// The most memory, in bytes, that decoding these bytes holds at once: the RGB output plus
+/// what the format's decoder needs beside it. Refuses what the limits refuse from the header.
+pub fn decode_cost(
+    bytes: &[u8],
+    declared: Option<Encoding>,
+    raw: Option<RawLayout>,
+    limits: &ImageLimits,
+) -> Result<u64, ImagingError> {
+    let encoding = resolve_encoding(bytes, declared, limits)?;
+    check_complete(encoding, bytes)?;
+    let (width, height, per_pixel) = match encoding {
+        Encoding::Png => {
+            let decoder = png::Decoder::new(Cursor::new(bytes));
+            let reader = decoder.read_info().map_err(|e| corrupt(Encoding::Png, e))?;
+            let info = reader.info();
+            // Row by row: the output and one row. Interlaced: the whole image in its own
+            // layout first (at most 8 bytes a pixel), then the output.
+            let own = if info.interlaced {
+                u64::from(info.bytes_per_pixel() as u32).max(1)
+            } else {
+                0
+            };
+            (info.width, info.height, RGB + own)
+        }
+        Encoding::Jpeg => {
+            let decoder =
+                JpegDecoder::new(Cursor::new(bytes)).map_err(|e| corrupt(Encoding::Jpeg, e))?;
+            let (width, height) = decoder.dimensions();
+            let own = u64::from(decoder.color_type().bytes_per_pixel());
+            (width, height, RGB + own)
+        }
+        Encoding::Tiff => {
+            let tiff_err = |e: tiff::TiffError| corrupt(Encoding::Tiff, e);
+            let mut decoder = tiff::decoder::Decoder::new(Cursor::new(bytes)).map_err(tiff_err)?;
+            let (width, height) = decoder.dimensions().map_err(tiff_err)?;
+            let colour = decoder.colortype().map_err(tiff_err)?;
+            let samples = u64::from(colour.num_samples());
+            let sample_bytes = u64::from(colour.bit_depth()).div_ceil(8);
+            // 8-bit dual-energy samples are widened to 16 bits for the palette.
+            let widened = if tiff_dual_energy(colour) && sample_bytes == 1 {
+                samples * 2
+            } else {
+                0
+            };
+            (width, height, RGB + samples * sample_bytes + widened)
+        }
+        // The samples are the request's own bytes: only the output is new.
+        // Without a usable layout the decoder refuses it, saying what is missing.
+        Encoding::RawU16 => match raw {
+            Some(l) if l.width > 0 && l.height > 0 => (l.width, l.height, RGB),
+            _ => return Ok(0),
+        },
+    };
+    check_dimensions(width, height, limits)?;
+    Ok(u64::from(width) * u64::from(height) * per_pixel)
+}
