@@ -456,6 +456,27 @@ async fn bad_input_gets_a_clear_error() {
         Code::AlreadyExists,
         "declaration D-OK is already registered with other content",
     );
+    let refused_registrations = c
+        .review
+        .list_audit(ListAuditRequest {
+            declaration_id: "D-OK".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("audit")
+        .into_inner()
+        .entries
+        .into_iter()
+        .filter(|e| e.action == "declaration.refused")
+        .count();
+    assert_eq!(refused_registrations, 1);
+    assert_eq!(
+        server
+            .metrics()
+            .await
+            .sum("xray_declaration_conflicts_total", &[]),
+        1.0
+    );
     refused(
         c.review
             .submit_verdict(verdict("ok-1", Some(9), "insp-1"))

@@ -192,6 +192,26 @@ pub fn refuse_scan(
     })
 }
 
+/// Records in the audit log that a registration was refused because its id is registered
+/// with other content (the stored declaration is kept as it is).
+pub fn refuse_declaration(
+    uow: &mut dyn UnitOfWork,
+    sent: &Declaration,
+    at_ms: i64,
+) -> Result<u64, StoreError> {
+    uow.append_audit(&NewAuditEntry {
+        at_ms,
+        actor: "risk-management".into(),
+        action: "declaration.refused".into(),
+        declaration_id: sent.id.clone(),
+        scan_id: String::new(),
+        details: serde_json::json!({
+            "reason": "other_content",
+            "sent": sent,
+        }),
+    })
+}
+
 /// Keeps `assessment` as the declaration's risk. A risk that moved (score, channel or
 /// reasons) is a numbered risk change with an audit entry; findings with new evidence for an
 /// unchanged risk are kept without one.

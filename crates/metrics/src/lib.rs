@@ -151,6 +151,8 @@ pub struct Metrics {
     pub store_write_seconds: Histogram,
     /// Scans refused because their id is stored with other content or another declaration.
     pub scan_conflicts: Family<ConflictLabels, Counter>,
+    /// Registrations refused because their id is registered with other content.
+    pub declaration_conflicts: Counter,
 }
 
 fn seconds_histogram() -> Histogram {
@@ -186,6 +188,7 @@ impl Metrics {
             risk_changes: Family::default(),
             store_write_seconds: seconds_histogram(),
             scan_conflicts: Family::default(),
+            declaration_conflicts: Counter::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -288,6 +291,11 @@ impl Metrics {
             "Scans refused because their scan_id is stored with another image or metadata (other_content) or for another declaration (other_declaration)",
             metrics.scan_conflicts.clone(),
         );
+        registry.register(
+            "xray_declaration_conflicts",
+            "Registrations refused because their declaration id is registered with other content",
+            metrics.declaration_conflicts.clone(),
+        );
         Metrics {
             registry,
             ..metrics
@@ -340,6 +348,11 @@ impl Metrics {
                 reason: reason.to_string(),
             })
             .inc();
+    }
+
+    /// Counts one registration refused for a reused declaration id.
+    pub fn declaration_conflict(&self) {
+        self.declaration_conflicts.inc();
     }
 
     /// Counts one risk change.

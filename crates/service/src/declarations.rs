@@ -8,6 +8,8 @@ use xray_customs::{
     store::Registration,
 };
 
+use xray_metrics::metrics;
+
 use crate::{Error, Service};
 
 impl Service {
@@ -38,7 +40,17 @@ impl Service {
                 Ok(*state)
             }
             Registration::Existing(state) if state.declaration == sent => Ok(*state),
-            Registration::Existing(_) => Err(Error::DeclarationConflict(id)),
+            // Other content under a registered id: refused, and kept in the audit log.
+            Registration::Existing(_) => {
+                self.blocking(move |store| {
+                    store.transaction(|uow| {
+                        Ok::<_, Error>(ledger::refuse_declaration(uow, &sent, now_ms())?)
+                    })
+                })
+                .await?;
+                metrics().declaration_conflict();
+                Err(Error::DeclarationConflict(id))
+            }
         }
     }
 

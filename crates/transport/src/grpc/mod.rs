@@ -3,8 +3,8 @@
 //! conversions between wire and domain types; the one mapping of use-case errors to status
 //! codes; the call's deadline from `grpc-timeout`.
 
-mod convert;
-mod convert_customs;
+pub mod convert;
+pub mod convert_customs;
 mod deadline;
 mod declarations;
 mod inspection;
