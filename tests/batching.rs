@@ -538,3 +538,44 @@ async fn a_greedy_stream_does_not_starve_a_polite_client() {
     );
     drop(greedy);
 }
+
+/// One client may hold only its share of a queue's places (`--client-queue-share`): while
+/// the executor is busy, a stream's scans beyond its share are refused at once with
+/// RESOURCE_EXHAUSTED, and another client still finds a place. With one shared bound the
+/// stream would take every place and the other client would be refused.
+#[tokio::test]
+async fn one_client_cannot_take_every_place_in_the_queue() {
+    let server = slow_server(&["--queue-capacity", "8", "--client-queue-share", "3"]);
+    let blockers = occupy_executor(&server, 4).await;
+    let mut greedy = server.client().await;
+    let scans: Vec<Scan> = (0..8)
+        .map(|i| scan(&format!("greedy-{i}"), png_128x64()))
+        .collect();
+    let mut results = greedy
+        .stream_scans(tokio_stream::iter(scans))
+        .await
+        .expect("stream")
+        .into_inner();
+    let mut refused = 0;
+    let mut answered = 0;
+    while let Some(result) = results.message().await.expect("stream answers") {
+        match result.error {
+            Some(error) => {
+                assert_eq!(error.code, Code::ResourceExhausted as i32, "{error:?}");
+                assert!(error.message.contains("--client-queue-share"), "{error:?}");
+                refused += 1;
+            }
+            None => answered += 1,
+        }
+    }
+    assert_eq!(refused + answered, 8);
+    assert!(refused >= 4, "{refused} of 8 refused with a share of 3");
+    let polite = server
+        .client()
+        .await
+        .inspect(scan("polite", png_128x64()))
+        .await
+        .expect("another client finds a place");
+    assert_eq!(polite.into_inner().scan_id, "polite");
+    blockers.join_all().await;
+}

@@ -29,6 +29,10 @@ pub struct ModelArgs {
     /// RESOURCE_EXHAUSTED at once.
     #[arg(long, env = "XRAY_QUEUE_CAPACITY", default_value_t = 256)]
     pub queue_capacity: usize,
+    /// Scans one client (a gRPC connection) may have admitted per model and priority, so that
+    /// one client cannot take every place in a queue; beyond it, RESOURCE_EXHAUSTED at once.
+    #[arg(long, env = "XRAY_CLIENT_QUEUE_SHARE", default_value_t = 128)]
+    pub client_queue_share: usize,
     /// Back-office scans one model may have admitted; beyond it, RESOURCE_EXHAUSTED at once.
     #[arg(long, env = "XRAY_BACKOFFICE_QUEUE_CAPACITY", default_value_t = 256)]
     pub backoffice_queue_capacity: usize,

@@ -107,6 +107,7 @@ fn build_pipeline(models: &ModelArgs, images: &ImageArgs) -> anyhow::Result<Pipe
             models.queue_capacity.max(1),
             models.backoffice_queue_capacity.max(1),
         ],
+        client_share: models.client_queue_share.max(1),
     };
     Ok(Pipeline::new(
         registry,

@@ -49,6 +49,7 @@ fn executor_throughput(c: &mut Criterion) {
             &spec.name,
             vec![(opened.instance, opened.provider)],
             BatchingOptions {
+                client_share: usize::MAX,
                 max_batch: batch,
                 // Long: the batch goes when it is full, never on the delay.
                 max_queue_delay: Duration::from_secs(60),
@@ -61,7 +62,7 @@ fn executor_throughput(c: &mut Criterion) {
             b.iter(|| {
                 let receivers: Vec<_> = (0..batch)
                     .map(|_| {
-                        let admission = batcher.admit(Priority::Live).expect("room");
+                        let admission = batcher.admit(Priority::Live, 0).expect("room");
                         batcher
                             .submit(admission, input.clone(), None, 0)
                             .expect("queued")

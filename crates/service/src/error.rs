@@ -74,7 +74,9 @@ impl Error {
             Error::Scan(e) => match e {
                 PipelineError::Image(_) | PipelineError::InvalidRequest(_) => ErrorKind::Invalid,
                 PipelineError::UnknownModel { .. } => ErrorKind::NotFound,
-                PipelineError::Batch(BatchError::QueueFull { .. }) => ErrorKind::Exhausted,
+                PipelineError::Batch(
+                    BatchError::QueueFull { .. } | BatchError::ClientShareFull { .. },
+                ) => ErrorKind::Exhausted,
                 PipelineError::Batch(BatchError::Expired { .. })
                 | PipelineError::DeadlineExceeded(_) => ErrorKind::DeadlineExceeded,
                 PipelineError::Batch(BatchError::Stopped(_)) | PipelineError::NotReady => {

@@ -14,7 +14,7 @@ use super::BatchError;
 use super::{
     Admission, ModelOutput, executor,
     queue::BatchQueue,
-    request::{DropReason, InferRequest, Job},
+    request::{ClientPlaces, DropReason, InferRequest, Job},
 };
 use crate::model::{ExecutionProvider, ModelInstance};
 use xray_metrics::{InstanceLabels, QueueLabels, metrics};
@@ -31,6 +31,8 @@ pub struct BatchingOptions {
     /// Requests each priority level may have admitted (decoding or queued), by
     /// `Priority::index`.
     pub bounds: [usize; 2],
+    /// Requests one client may have admitted at one priority level.
+    pub client_share: usize,
 }
 
 /// Handle to one model's batching thread and executor threads. Dropping it lets the queued
@@ -40,6 +42,8 @@ pub struct Batcher {
     options: BatchingOptions,
     incoming: Option<Sender<InferRequest>>,
     held: [Arc<AtomicUsize>; 2],
+    /// Each client's places, by priority.
+    clients: [Arc<ClientPlaces>; 2],
     threads: Vec<JoinHandle<()>>,
 }
 
@@ -89,20 +93,35 @@ impl Batcher {
             options,
             incoming: Some(incoming),
             held: [Arc::default(), Arc::default()],
+            clients: [Arc::default(), Arc::default()],
             threads,
         })
     }
 
-    /// Takes a place in `priority`'s queue bound, or answers at once that it is full.
-    pub fn admit(&self, priority: Priority) -> Result<Admission, BatchError> {
-        let bound = self.options.bounds[priority.index()];
-        Admission::try_take(priority, &self.held[priority.index()], bound).ok_or_else(|| {
-            BatchError::QueueFull {
+    /// Takes a place in `priority`'s queue bound for `client`, or answers at once that the
+    /// level is full or that the client already holds its share of it.
+    pub fn admit(&self, priority: Priority, client: u64) -> Result<Admission, BatchError> {
+        let level = priority.index();
+        let share = self.options.client_share.max(1);
+        if !self.clients[level].take(client, share) {
+            return Err(BatchError::ClientShareFull {
                 model: self.model.clone(),
                 priority: priority.to_string(),
-                capacity: bound,
+                share,
+            });
+        }
+        let bound = self.options.bounds[level];
+        match Admission::try_take(priority, &self.held[level], bound) {
+            Some(place) => Ok(place.for_client(&self.clients[level], client)),
+            None => {
+                self.clients[level].give_back(client);
+                Err(BatchError::QueueFull {
+                    model: self.model.clone(),
+                    priority: priority.to_string(),
+                    capacity: bound,
+                })
             }
-        })
+        }
     }
 
     /// Queues one letterboxed image (`3 x H x W` floats) under its admission, for `client`

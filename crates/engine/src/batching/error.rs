@@ -7,6 +7,14 @@ pub enum BatchError {
         priority: String,
         capacity: usize,
     },
+    #[error(
+        "model {model}: this client already has {share} {priority} scans admitted, its share of the queue (--client-queue-share); retry when some are answered"
+    )]
+    ClientShareFull {
+        model: String,
+        priority: String,
+        share: usize,
+    },
     #[error("model {model}: the scan's deadline passed after {waited_ms} ms in the queue")]
     Expired { model: String, waited_ms: u64 },
     #[error("model {0} is shutting down")]

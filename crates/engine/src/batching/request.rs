@@ -1,8 +1,9 @@
 //! What travels through the batcher: an admitted, preprocessed image and its reply channel.
 
 use std::{
+    collections::HashMap,
     sync::{
-        Arc,
+        Arc, Mutex,
         atomic::{AtomicUsize, Ordering},
     },
     time::{Duration, Instant},
@@ -33,6 +34,37 @@ pub struct ModelOutput {
 pub struct Admission {
     pub(super) priority: Priority,
     held: Arc<AtomicUsize>,
+    /// The client's own count of places, when it is bounded.
+    client: Option<(Arc<ClientPlaces>, u64)>,
+}
+
+/// The places each client holds at one priority level, so that one client cannot take them
+/// all.
+#[derive(Debug, Default)]
+pub(super) struct ClientPlaces(Mutex<HashMap<u64, usize>>);
+
+impl ClientPlaces {
+    /// Takes one of `client`'s places if it holds fewer than `share`.
+    pub(super) fn take(&self, client: u64, share: usize) -> bool {
+        let mut held = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let count = held.entry(client).or_default();
+        if *count >= share {
+            return false;
+        }
+        *count += 1;
+        true
+    }
+
+    /// Gives back one of `client`'s places.
+    pub(super) fn give_back(&self, client: u64) {
+        let mut held = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(count) = held.get_mut(&client) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                held.remove(&client);
+            }
+        }
+    }
 }
 
 impl Admission {
@@ -49,13 +81,23 @@ impl Admission {
         .map(|_| Admission {
             priority,
             held: Arc::clone(held),
+            client: None,
         })
+    }
+
+    /// Counts this place as one of `client`'s too: it is given back with the place.
+    pub(super) fn for_client(mut self, places: &Arc<ClientPlaces>, client: u64) -> Self {
+        self.client = Some((Arc::clone(places), client));
+        self
     }
 }
 
 impl Drop for Admission {
     fn drop(&mut self) {
         self.held.fetch_sub(1, Ordering::AcqRel);
+        if let Some((places, client)) = &self.client {
+            places.give_back(*client);
+        }
     }
 }
 
@@ -125,5 +167,24 @@ mod tests {
         let c = Admission::try_take(Priority::Live, &held, 2).expect("freed place");
         drop((b, c));
         assert_eq!(held.load(Ordering::Acquire), 0);
+    }
+
+    #[test]
+    fn a_client_holds_at_most_its_share_and_gets_it_back() {
+        let places = Arc::new(ClientPlaces::default());
+        let held = Arc::new(AtomicUsize::new(0));
+        let take = |client| {
+            places.take(client, 2).then(|| {
+                Admission::try_take(Priority::Live, &held, 10)
+                    .expect("room")
+                    .for_client(&places, client)
+            })
+        };
+        let first = take(1).expect("first of client 1");
+        let _second = take(1).expect("second of client 1");
+        assert!(take(1).is_none(), "client 1 holds its share");
+        let _other = take(2).expect("client 2 is not held back");
+        drop(first);
+        assert!(take(1).is_some(), "the place came back");
     }
 }

@@ -32,7 +32,9 @@ impl PipelineError {
             PipelineError::Image(_)
             | PipelineError::InvalidRequest(_)
             | PipelineError::UnknownModel { .. } => Outcome::Invalid,
-            PipelineError::Batch(BatchError::QueueFull { .. }) => Outcome::Rejected,
+            PipelineError::Batch(
+                BatchError::QueueFull { .. } | BatchError::ClientShareFull { .. },
+            ) => Outcome::Rejected,
             PipelineError::Batch(BatchError::Expired { .. })
             | PipelineError::DeadlineExceeded(_) => Outcome::Deadline,
             _ => Outcome::Failed,

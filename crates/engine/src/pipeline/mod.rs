@@ -174,7 +174,8 @@ impl Pipeline {
         let model = self.models.get(request.model.as_deref())?;
         Span::current().record("model", model.spec.name.as_str());
         // A place in the queue bound first: a full queue answers before any decoding.
-        let admission = model.batcher.admit(request.priority)?;
+        let client = client_key(&request.client);
+        let admission = model.batcher.admit(request.priority, client)?;
 
         let limits = self.limits;
         let prep_model = Arc::clone(&model);
@@ -196,12 +197,7 @@ impl Pipeline {
         let input = std::mem::take(&mut prepared.input);
         let output = model
             .batcher
-            .submit(
-                admission,
-                input,
-                request.deadline,
-                client_key(&request.client),
-            )?
+            .submit(admission, input, request.deadline, client)?
             .await
             .map_err(|_| BatchError::Stopped(model.spec.name.clone()))??;
 

@@ -17,6 +17,8 @@ pub struct BatchingSettings {
     pub max_queue_delay: Option<Duration>,
     /// Scans each priority level may have admitted per model, by `Priority::index`.
     pub queue_bounds: [usize; 2],
+    /// Scans one client may have admitted per model and priority level.
+    pub client_share: usize,
 }
 
 /// A model ready to serve scans.
@@ -90,6 +92,7 @@ fn serve(model: LoadedModel, settings: &BatchingSettings) -> Result<ServedModel,
             max_batch,
             max_queue_delay,
             bounds: settings.queue_bounds,
+            client_share: settings.client_share,
         },
     )
     .map_err(|e| {
