@@ -6,7 +6,9 @@ use std::io::Cursor;
 use image::{ImageDecoder, codecs::jpeg::JpegDecoder};
 use xray_types::Encoding;
 
-use super::{RawLayout, check_dimensions, corrupt, resolve_encoding, tiff_dual_energy};
+use super::{
+    RawLayout, check_dimensions, chunky_strips, corrupt, resolve_encoding, tiff_dual_energy,
+};
 use crate::imaging::{ImageLimits, ImagingError, complete::check_complete};
 
 /// Bytes a pixel of the RGB output takes.
@@ -56,7 +58,18 @@ pub fn decode_cost(
             } else {
                 0
             };
-            (width, height, RGB + samples * sample_bytes + widened)
+            let per_sample_pixel = samples * sample_bytes + widened;
+            check_dimensions(width, height, limits)?;
+            // Chunky strips are converted one at a time: the output plus the largest strip.
+            // Anything else is read whole first.
+            let beside = match chunky_strips(&mut decoder, width, height) {
+                Some(strips) => {
+                    let rows = u64::from(strips.into_iter().max().unwrap_or(0));
+                    rows * u64::from(width) * per_sample_pixel
+                }
+                None => u64::from(width) * u64::from(height) * per_sample_pixel,
+            };
+            return Ok(u64::from(width) * u64::from(height) * RGB + beside);
         }
         // The samples are the request's own bytes: only the output is new.
         // Without a usable layout the decoder refuses it, saying what is missing.

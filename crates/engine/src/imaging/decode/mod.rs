@@ -205,47 +205,110 @@ fn decode_tiff(
             ),
         });
     }
-    let pixels = decoder.read_image().map_err(tiff_err)?;
-    let expected = width as usize * height as usize * samples as usize;
-    let (rgb, source) = match pixels {
-        DecodingResult::U8(v) if v.len() >= expected => {
-            if dual_energy {
-                let wide: Vec<u16> = v[..expected].iter().map(|&s| s as u16 * 257).collect();
-                let mut rgb = Vec::new();
-                palette.render_dual(&wide, &mut rgb);
-                (rgb, ScanSource::DualEnergy)
-            } else {
-                (
-                    to_rgb(&v[..expected], samples, |s| s),
-                    source_of(samples, 8),
-                )
+    // Strip by strip where the layout allows (chunky strips), so that no full-size copy of
+    // the samples is held beside the RGB output; tiles and planar data are read whole.
+    let mut rgb = Vec::with_capacity(width as usize * height as usize * 3);
+    let mut source = ScanSource::Rgb8;
+    match chunky_strips(&mut decoder, width, height) {
+        Some(strips) => {
+            for (index, rows) in strips.into_iter().enumerate() {
+                let chunk = decoder.read_chunk(index as u32).map_err(tiff_err)?;
+                let count = width as usize * rows as usize * usize::from(samples);
+                source = append_tiff_rgb(&chunk, count, samples, dual_energy, palette, &mut rgb)?;
             }
         }
-        DecodingResult::U16(v) if v.len() >= expected => {
-            if dual_energy {
-                let mut rgb = Vec::new();
-                palette.render_dual(&v[..expected], &mut rgb);
-                (rgb, ScanSource::DualEnergy)
-            } else {
-                (
-                    to_rgb(&v[..expected], samples, |s| (s >> 8) as u8),
-                    source_of(samples, 16),
-                )
-            }
+        None => {
+            let pixels = decoder.read_image().map_err(tiff_err)?;
+            let count = width as usize * height as usize * usize::from(samples);
+            source = append_tiff_rgb(&pixels, count, samples, dual_energy, palette, &mut rgb)?;
         }
-        _ => {
-            return Err(ImagingError::Corrupt {
-                format: Encoding::Tiff,
-                reason: format!("pixel data does not match its header ({colour:?})"),
-            });
-        }
-    };
+    }
+    if rgb.len() != width as usize * height as usize * 3 {
+        return Err(ImagingError::Corrupt {
+            format: Encoding::Tiff,
+            reason: format!("pixel data does not match its header ({colour:?})"),
+        });
+    }
     Ok(DecodedScan {
         width,
         height,
         rgb,
         source,
     })
+}
+
+/// The rows of each strip when the image is stored in chunky strips (every sample of a pixel
+/// together), read from the tags; None for tiles and planar data.
+pub(super) fn chunky_strips(
+    decoder: &mut tiff::decoder::Decoder<Cursor<&[u8]>>,
+    width: u32,
+    height: u32,
+) -> Option<Vec<u32>> {
+    if decoder.get_chunk_type() != tiff::decoder::ChunkType::Strip || width == 0 {
+        return None;
+    }
+    let rows_per_strip = decoder
+        .find_tag_unsigned::<u32>(tiff::tags::Tag::RowsPerStrip)
+        .ok()?
+        .unwrap_or(height)
+        .clamp(1, height.max(1));
+    let strips = height.div_ceil(rows_per_strip);
+    // Planar data has a set of strips per sample.
+    if decoder.strip_count().ok()? != strips {
+        return None;
+    }
+    Some(
+        (0..strips)
+            .map(|i| rows_per_strip.min(height - i * rows_per_strip))
+            .collect(),
+    )
+}
+
+/// Appends the RGB of the first `count` samples of `pixels` (whole pixels of `samples`
+/// samples) to `rgb`: dual-energy through the palette, gray replicated, alpha dropped.
+fn append_tiff_rgb(
+    pixels: &DecodingResult,
+    count: usize,
+    samples: u16,
+    dual_energy: bool,
+    palette: &Palette,
+    rgb: &mut Vec<u8>,
+) -> Result<ScanSource, ImagingError> {
+    let short = || ImagingError::Corrupt {
+        format: Encoding::Tiff,
+        reason: "a strip holds fewer samples than its header says".into(),
+    };
+    match pixels {
+        DecodingResult::U8(v) => {
+            let v = v.get(..count).ok_or_else(short)?;
+            if dual_energy {
+                let wide: Vec<u16> = v.iter().map(|&s| s as u16 * 257).collect();
+                let mut part = Vec::new();
+                palette.render_dual(&wide, &mut part);
+                rgb.extend_from_slice(&part);
+                Ok(ScanSource::DualEnergy)
+            } else {
+                rgb.extend_from_slice(&to_rgb(v, samples, |s| s));
+                Ok(source_of(samples, 8))
+            }
+        }
+        DecodingResult::U16(v) => {
+            let v = v.get(..count).ok_or_else(short)?;
+            if dual_energy {
+                let mut part = Vec::new();
+                palette.render_dual(v, &mut part);
+                rgb.extend_from_slice(&part);
+                Ok(ScanSource::DualEnergy)
+            } else {
+                rgb.extend_from_slice(&to_rgb(v, samples, |s| (s >> 8) as u8));
+                Ok(source_of(samples, 16))
+            }
+        }
+        _ => Err(ImagingError::Corrupt {
+            format: Encoding::Tiff,
+            reason: "its samples are neither 8- nor 16-bit".into(),
+        }),
+    }
 }
 
 /// Two samples a pixel: low and high energy.

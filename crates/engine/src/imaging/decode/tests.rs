@@ -483,3 +483,42 @@ fn png_rows_match_the_general_decoder_in_every_layout() {
         assert_eq!(rows.rgb, image.into_rgb8().into_raw(), "{layout}");
     }
 }
+
+/// TIFFs of many strips are converted strip by strip, with the same pixels as read whole.
+#[test]
+fn tiff_strips_are_converted_one_at_a_time_to_the_same_pixels() {
+    use tiff::encoder::{TiffEncoder, colortype};
+    let (w, h) = (300u32, 203u32);
+    let rgb = gradient_rgb(w, h).into_rgb8().into_raw();
+    let gray: Vec<u16> = (0..w * h).map(|i| (i * 977 % 65_536) as u16).collect();
+    let mut rgb_tiff = Cursor::new(Vec::new());
+    let mut encoder = TiffEncoder::new(&mut rgb_tiff).expect("encoder");
+    let mut image = encoder.new_image::<colortype::RGB8>(w, h).expect("image");
+    image.rows_per_strip(16).expect("strips");
+    image.write_data(&rgb).expect("data");
+    let mut gray_tiff = Cursor::new(Vec::new());
+    let mut encoder = TiffEncoder::new(&mut gray_tiff).expect("encoder");
+    let mut image = encoder.new_image::<colortype::Gray16>(w, h).expect("image");
+    image.rows_per_strip(10).expect("strips");
+    image.write_data(&gray).expect("data");
+    let (rgb_tiff, gray_tiff) = (rgb_tiff.into_inner(), gray_tiff.into_inner());
+
+    let mut decoder = tiff::decoder::Decoder::new(Cursor::new(rgb_tiff.as_slice())).expect("tiff");
+    let strips = chunky_strips(&mut decoder, w, h).expect("chunky strips");
+    assert_eq!(strips.len(), 13, "{strips:?}");
+    assert_eq!(strips.iter().sum::<u32>(), h);
+    assert_eq!(decode(&rgb_tiff, None).expect("rgb").rgb, rgb);
+
+    let scan = decode(&gray_tiff, None).expect("gray16");
+    let want: Vec<u8> = gray
+        .iter()
+        .flat_map(|&g| {
+            let v = (g >> 8) as u8;
+            [v, v, v]
+        })
+        .collect();
+    assert_eq!(scan.source, ScanSource::Gray16);
+    assert_eq!(scan.rgb, want);
+    // Cut inside its strips, it is refused.
+    assert!(decode(&gray_tiff[..gray_tiff.len() * 2 / 3], None).is_err());
+}
