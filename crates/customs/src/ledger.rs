@@ -79,20 +79,17 @@ pub fn record_scan(
         .declaration(&scan.declaration_id)?
         .ok_or_else(|| StoreError::UnknownDeclaration(scan.declaration_id.clone()))?;
     uow.insert_scan(new)?;
-    uow.append_audit(&NewAuditEntry {
-        at_ms: scan.received_ms,
-        actor: format!("scanner:{}", scan.portal_id),
-        action: "scan.stored".into(),
-        declaration_id: scan.declaration_id.clone(),
-        scan_id: scan.scan_id.clone(),
-        details: serde_json::json!({
+    uow.append_audit(&scanner_entry(
+        scan,
+        "scan.stored",
+        serde_json::json!({
             "model": scan.model,
             "model_version": scan.model_version,
             "alarm": scan.alarm,
             "detections": scan.detections.len(),
             "image_kept": new.image.is_some(),
         }),
-    })?;
+    ))?;
     let mut stored = scan.clone();
     stored.decision = None;
     state.scans.push(stored);
@@ -176,20 +173,29 @@ pub fn refuse_scan(
     stored: &StoredScan,
     conflict: ScanIdConflict,
 ) -> Result<u64, StoreError> {
-    uow.append_audit(&NewAuditEntry {
-        at_ms: sent.received_ms,
-        actor: format!("scanner:{}", sent.portal_id),
-        action: "scan.refused".into(),
-        declaration_id: sent.declaration_id.clone(),
-        scan_id: sent.scan_id.clone(),
-        details: serde_json::json!({
+    uow.append_audit(&scanner_entry(
+        sent,
+        "scan.refused",
+        serde_json::json!({
             "reason": conflict.as_str(),
             "sent_digest": sent.digest,
             "stored_digest": stored.digest,
             "stored_declaration_id": stored.declaration_id,
             "stored_portal_id": stored.portal_id,
         }),
-    })
+    ))
+}
+
+/// An audit entry about a scan, in the name of the scanner that sent it.
+fn scanner_entry(scan: &StoredScan, action: &str, details: serde_json::Value) -> NewAuditEntry {
+    NewAuditEntry {
+        at_ms: scan.received_ms,
+        actor: format!("scanner:{}", scan.portal_id),
+        action: action.into(),
+        declaration_id: scan.declaration_id.clone(),
+        scan_id: scan.scan_id.clone(),
+        details,
+    }
 }
 
 /// Records in the audit log that a registration was refused because its id is registered

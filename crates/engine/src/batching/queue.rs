@@ -145,26 +145,17 @@ mod tests {
     use super::*;
     use crate::batching::request::{Admission, Job};
 
-    fn request(
-        priority: Priority,
-        tag: f32,
-        deadline: Option<Instant>,
-    ) -> (
+    /// A queued request and the receiver its answer would go to.
+    type Queued = (
         InferRequest,
         oneshot::Receiver<Result<crate::batching::ModelOutput, crate::batching::BatchError>>,
-    ) {
+    );
+
+    fn request(priority: Priority, tag: f32, deadline: Option<Instant>) -> Queued {
         from_client(0, priority, tag, deadline)
     }
 
-    fn from_client(
-        client: u64,
-        priority: Priority,
-        tag: f32,
-        deadline: Option<Instant>,
-    ) -> (
-        InferRequest,
-        oneshot::Receiver<Result<crate::batching::ModelOutput, crate::batching::BatchError>>,
-    ) {
+    fn from_client(client: u64, priority: Priority, tag: f32, deadline: Option<Instant>) -> Queued {
         let held = Arc::new(AtomicUsize::new(0));
         let (reply, rx) = oneshot::channel();
         let request = InferRequest {
