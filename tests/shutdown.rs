@@ -86,6 +86,9 @@ async fn sigterm_ends_every_stream_and_the_process_without_waiting_out_the_grace
     let status = end.expect_err("StreamScans ends with a status");
     assert_eq!(status.code(), Code::Unavailable, "{status:?}");
     assert!(status.message().contains("shutting down"), "{status:?}");
+    // As a workstation does on UNAVAILABLE, the client closes its side of the stream and its
+    // connection (one that never does is held only until the grace runs out).
+    drop((scans, results, watch, channel));
 
     // The event stream closes: the read reaches the end of the connection.
     let mut rest = Vec::new();
@@ -99,5 +102,4 @@ async fn sigterm_ends_every_stream_and_the_process_without_waiting_out_the_grace
         .expect("the process exits well before its grace runs out");
     assert!(exit.success(), "{exit:?}");
     assert!(stopped_at.elapsed() < Duration::from_secs(GRACE_S / 2));
-    drop(scans);
 }
