@@ -424,6 +424,8 @@ fn decode_raw(
 }
 
 mod cost;
+#[cfg(test)]
+mod layout_tests;
 mod png_rows;
 #[cfg(test)]
 mod tests;
