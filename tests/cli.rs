@@ -173,6 +173,35 @@ fn require_gpu_without_a_gpu_refuses_to_start() {
 }
 
 #[test]
+fn listening_beyond_this_machine_needs_insecure_plaintext() {
+    let model = fixtures_dir().join("yolov8-fixture");
+    let model = model.to_str().expect("utf-8");
+    let out = run(&["serve", "--grpc-addr", "0.0.0.0:0", "--models-dir", model]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("--grpc-addr 0.0.0.0:0 is not a loopback address")
+            && err.contains("no TLS and no authentication")
+            && err.contains("--insecure-plaintext"),
+        "{err}"
+    );
+    // With the flag it starts; a missing runtime then stops it, after the address check.
+    let out = run(&[
+        "serve",
+        "--grpc-addr",
+        "0.0.0.0:0",
+        "--insecure-plaintext",
+        "--ort-lib",
+        "/nonexistent/libonnxruntime.so",
+        "--models-dir",
+        model,
+    ]);
+    let err = stderr(&out);
+    assert!(!err.contains("is not a loopback address"), "{err}");
+    assert!(err.contains("/nonexistent/libonnxruntime.so"), "{err}");
+}
+
+#[test]
 fn missing_onnx_runtime_says_what_to_run() {
     let model = fixtures_dir().join("yolov8-fixture");
     let out = run(&[

@@ -70,12 +70,18 @@ pub struct ImageArgs {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// gRPC listen address.
-    #[arg(long, env = "XRAY_GRPC_ADDR", default_value = "0.0.0.0:50051")]
+    /// gRPC listen address. Loopback unless --insecure-plaintext says otherwise.
+    #[arg(long, env = "XRAY_GRPC_ADDR", default_value = "127.0.0.1:50051")]
     pub grpc_addr: SocketAddr,
     /// HTTP listen address of the review screen (`/`) and the Prometheus metrics (`/metrics`).
-    #[arg(long, env = "XRAY_HTTP_ADDR", default_value = "0.0.0.0:8080")]
+    /// Loopback unless --insecure-plaintext says otherwise.
+    #[arg(long, env = "XRAY_HTTP_ADDR", default_value = "127.0.0.1:8080")]
     pub http_addr: SocketAddr,
+    /// Listen on addresses beyond this machine although the server has no TLS and no
+    /// authentication yet: anyone who reaches the ports can send scans, read stored images and
+    /// submit verdicts. Without it, a non-loopback address is a start-up error.
+    #[arg(long, env = "XRAY_INSECURE_PLAINTEXT")]
+    pub insecure_plaintext: bool,
     /// Scans one StreamScans stream may have in flight.
     #[arg(long, env = "XRAY_STREAM_MAX_IN_FLIGHT", default_value_t = 64)]
     pub stream_max_in_flight: usize,

@@ -10,7 +10,35 @@ use xray_transport::{ServerConfig, serve};
 
 use super::{ServeArgs, build_pipeline, image_limits};
 
+/// Refuses to listen beyond this machine without `--insecure-plaintext`: the ports have no
+/// TLS and no authentication yet. With it, says so once at start.
+fn exposure(args: &ServeArgs) -> anyhow::Result<()> {
+    let exposed: Vec<String> = [
+        ("--grpc-addr", args.grpc_addr),
+        ("--http-addr", args.http_addr),
+    ]
+    .iter()
+    .filter(|(_, addr)| !addr.ip().is_loopback())
+    .map(|(flag, addr)| format!("{flag} {addr}"))
+    .collect();
+    if exposed.is_empty() {
+        return Ok(());
+    }
+    if !args.insecure_plaintext {
+        anyhow::bail!(
+            "{} is not a loopback address, and this server has no TLS and no authentication yet: anyone who reaches the port could send scans, read stored images and submit verdicts; listen on 127.0.0.1 (the default) behind a TLS-terminating, authenticating proxy, or pass --insecure-plaintext to accept the risk",
+            exposed.join(" and ")
+        );
+    }
+    tracing::warn!(
+        addresses = %exposed.join(", "),
+        "listening beyond this machine without TLS or authentication (--insecure-plaintext)"
+    );
+    Ok(())
+}
+
 pub async fn serve_command(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    exposure(&args)?;
     let config = ServerConfig {
         grpc_addr: args.grpc_addr,
         stream_in_flight: args.stream_max_in_flight,
