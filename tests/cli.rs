@@ -353,3 +353,106 @@ fn synth_writes_the_same_data_set_for_the_same_seed() {
         ]
     );
 }
+
+#[test]
+fn principals_are_made_listed_and_revoked_with_only_their_token_hash_kept() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().to_str().expect("utf-8");
+    let out = run(&[
+        "principals",
+        "--data-dir",
+        data,
+        "add",
+        "--name",
+        "gate-3",
+        "--role",
+        "scanner",
+        "--portal",
+        "portal-3",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let stdout = String::from_utf8(out.stdout).expect("utf-8");
+    let token = stdout
+        .lines()
+        .nth(1)
+        .expect("token line")
+        .trim()
+        .to_string();
+    assert!(
+        token.starts_with("xst_") && token.len() == 4 + 64,
+        "{token}"
+    );
+
+    // Refusals name what was wrong.
+    for (args, words) in [
+        (
+            vec![
+                "add", "--name", "gate-3", "--role", "scanner", "--portal", "p",
+            ],
+            "exists already",
+        ),
+        (
+            vec!["add", "--name", "gate-4", "--role", "scanner"],
+            "name the portals",
+        ),
+        (
+            vec!["add", "--name", "x", "--role", "root"],
+            "is not a role",
+        ),
+        (
+            vec!["revoke", "--name", "nobody"],
+            "no active principal named nobody",
+        ),
+    ] {
+        let mut full = vec!["principals", "--data-dir", data];
+        full.extend(args);
+        let out = run(&full);
+        assert_ne!(out.status.code(), Some(0));
+        assert!(stderr(&out).contains(words), "{}", stderr(&out));
+    }
+
+    let out = run(&[
+        "principals",
+        "--data-dir",
+        data,
+        "add",
+        "--name",
+        "insp-7",
+        "--role",
+        "inspector",
+        "--expires-days",
+        "30",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = run(&[
+        "principals",
+        "--data-dir",
+        data,
+        "revoke",
+        "--name",
+        "gate-3",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let listed =
+        String::from_utf8(run(&["principals", "--data-dir", data, "list"]).stdout).expect("utf-8");
+    let lines: Vec<&str> = listed.lines().collect();
+    assert_eq!(lines.len(), 2, "{listed}");
+    assert!(
+        lines[0].starts_with("gate-3\tscanner\tportal-3\trevoked at "),
+        "{listed}"
+    );
+    assert!(
+        lines[1].starts_with("insp-7\tinspector\t\texpires at "),
+        "{listed}"
+    );
+
+    // The database holds the token's hash, never the token.
+    let db = std::fs::read(dir.path().join("xray-screen.db")).expect("database");
+    let wal = std::fs::read(dir.path().join("xray-screen.db-wal")).unwrap_or_default();
+    for bytes in [&db, &wal] {
+        assert!(
+            !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
+            "the token is stored in the clear"
+        );
+    }
+}

@@ -6,6 +6,7 @@
 mod args;
 mod bench;
 mod offline;
+mod principals;
 mod serve;
 
 use std::{path::PathBuf, process::ExitCode, time::Duration};
@@ -54,6 +55,8 @@ pub enum Command {
     Load(xray_load::LoadArgs),
     /// Measure the model's own throughput in-process on ready tensors at several batch sizes.
     Ceiling(CeilingCommand),
+    /// Make, list and revoke the principals that call the service (bearer tokens).
+    Principals(principals::PrincipalsCommand),
 }
 
 #[derive(Debug, Args)]
@@ -89,6 +92,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Load(args) => runtime.block_on(bench::load_command(args)),
         Command::Ceiling(command) => bench::ceiling_command(command),
+        Command::Principals(command) => runtime.block_on(principals::principals_command(command)),
     }
 }
 

@@ -8,6 +8,7 @@ use crate::{
         Assessment, Channel, CurrentRisk, Declaration, DeclarationState, RiskChange, ScanDecision,
         StoredScan,
     },
+    principal::Principal,
     store::{
         Assess, NewAuditEntry, NewScan, Registration, RiskOutcome, StoreError, UnitOfWork,
         VerdictRecord,
@@ -216,6 +217,51 @@ pub fn refuse_declaration(
             "sent": sent,
         }),
     })
+}
+
+/// Adds a principal with its token's hash, and says so in the audit log (never the token).
+pub fn add_principal(
+    uow: &mut dyn UnitOfWork,
+    principal: &Principal,
+    token_sha256: &str,
+    actor: &str,
+) -> Result<(), StoreError> {
+    uow.insert_principal(principal, token_sha256)?;
+    uow.append_audit(&NewAuditEntry {
+        at_ms: principal.created_ms,
+        actor: actor.into(),
+        action: "principal.added".into(),
+        declaration_id: String::new(),
+        scan_id: String::new(),
+        details: serde_json::json!({
+            "name": principal.name,
+            "roles": principal.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+            "portals": principal.portals,
+            "expires_ms": principal.expires_ms,
+        }),
+    })?;
+    Ok(())
+}
+
+/// Revokes a principal and says so in the audit log; false when there was none to revoke.
+pub fn revoke_principal(
+    uow: &mut dyn UnitOfWork,
+    name: &str,
+    at_ms: i64,
+    actor: &str,
+) -> Result<bool, StoreError> {
+    if !uow.revoke_principal(name, at_ms)? {
+        return Ok(false);
+    }
+    uow.append_audit(&NewAuditEntry {
+        at_ms,
+        actor: actor.into(),
+        action: "principal.revoked".into(),
+        declaration_id: String::new(),
+        scan_id: String::new(),
+        details: serde_json::json!({ "name": name }),
+    })?;
+    Ok(true)
 }
 
 /// Keeps `assessment` as the declaration's risk. A risk that moved (score, channel or

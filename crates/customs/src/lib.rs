@@ -5,5 +5,6 @@
 
 pub mod declaration;
 pub mod ledger;
+pub mod principal;
 pub mod risk;
 pub mod store;

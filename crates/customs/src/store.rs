@@ -15,6 +15,8 @@ use crate::declaration::{
 };
 use xray_types::Category;
 
+use crate::principal::Principal;
+
 /// Computes a declaration's risk from its stored state.
 pub type Assess<'a> = &'a dyn Fn(&DeclarationState) -> Assessment;
 
@@ -30,6 +32,8 @@ pub enum StoreError {
         scan_id: String,
         declaration_id: String,
     },
+    #[error("a principal named {0} exists already")]
+    DuplicatePrincipal(String),
     #[error("storage failed: {0}")]
     Database(String),
     #[error("stored data is corrupt: {0}")]
@@ -191,6 +195,12 @@ pub trait Store: Send + Sync {
 
     /// Drops the images of scans received before `before_ms`; returns how many.
     fn purge_images(&self, before_ms: i64) -> Result<usize, StoreError>;
+
+    /// Every principal, by name.
+    fn principals(&self) -> Result<Vec<Principal>, StoreError>;
+
+    /// The principal whose token hashes to `token_sha256` (hex), active or not.
+    fn principal_by_token(&self, token_sha256: &str) -> Result<Option<Principal>, StoreError>;
 }
 
 impl dyn Store + '_ {
@@ -258,6 +268,18 @@ pub trait UnitOfWork {
 
     /// Appends an entry to the audit log; answers its sequence number.
     fn append_audit(&mut self, entry: &NewAuditEntry) -> Result<u64, StoreError>;
+
+    /// Stores a new principal with its token's hash; `DuplicatePrincipal` when the name is
+    /// taken.
+    fn insert_principal(
+        &mut self,
+        principal: &Principal,
+        token_sha256: &str,
+    ) -> Result<(), StoreError>;
+
+    /// Marks a principal revoked at `at_ms`; false when there is no principal of that name
+    /// (or it was revoked already).
+    fn revoke_principal(&mut self, name: &str, at_ms: i64) -> Result<bool, StoreError>;
 }
 
 /// The stored detections' alarm categories, deduplicated, in the order they first appear.

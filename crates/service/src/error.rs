@@ -37,6 +37,10 @@ pub enum Error {
         scan_id: String,
         declaration_id: String,
     },
+    #[error("a principal named {0} exists already")]
+    PrincipalConflict(String),
+    #[error("there is no active principal named {0}")]
+    UnknownPrincipal(String),
     #[error("the server is still loading its models; retry shortly")]
     NotReady,
     /// The server is shutting down; the sentence says how to resume.
@@ -87,12 +91,14 @@ impl Error {
                 | PipelineError::Internal(_) => ErrorKind::Internal,
             },
             Error::Invalid(_) => ErrorKind::Invalid,
-            Error::UnknownDeclaration(_) | Error::UnknownScan(_) | Error::ImageNotKept(_) => {
-                ErrorKind::NotFound
-            }
+            Error::UnknownDeclaration(_)
+            | Error::UnknownScan(_)
+            | Error::ImageNotKept(_)
+            | Error::UnknownPrincipal(_) => ErrorKind::NotFound,
             Error::DeclarationConflict(_)
             | Error::ScanConflict { .. }
-            | Error::ScanReused { .. } => ErrorKind::Conflict,
+            | Error::ScanReused { .. }
+            | Error::PrincipalConflict(_) => ErrorKind::Conflict,
             Error::NotReady | Error::ShuttingDown(_) => ErrorKind::Unavailable,
             Error::Store(_) | Error::Internal(_) => ErrorKind::Internal,
         }
@@ -111,6 +117,7 @@ impl From<StoreError> for Error {
                 scan_id,
                 declaration_id,
             },
+            StoreError::DuplicatePrincipal(name) => Error::PrincipalConflict(name),
             e => Error::Store(e),
         }
     }

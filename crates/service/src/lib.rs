@@ -14,6 +14,7 @@
 pub mod declarations;
 mod error;
 pub mod feed;
+pub mod principals;
 pub mod review;
 pub mod screening;
 

@@ -7,6 +7,7 @@ use xray_customs::{
         Channel, CurrentRisk, Declaration, DeclarationState, DeclaredItem, DetectionVerdict,
         HsCode, RiskChange, StoredDetection, StoredImage, StoredScan,
     },
+    principal::{Principal, Role},
     store::{AuditEntry, AuditQuery, ClassAccuracy, FlaggedQuery, FlaggedScan, StoreError},
 };
 use xray_types::{BoxXyxy, View};
@@ -373,4 +374,61 @@ pub fn accuracy(conn: &Connection, model: Option<&str>) -> Result<Vec<ClassAccur
         })
     })?;
     Ok(rows.collect::<std::result::Result<_, _>>()?)
+}
+
+const PRINCIPAL_COLUMNS: &str = "name, roles, portals, created_ms, expires_ms, revoked_ms";
+
+/// A principals row: name, roles, portals (JSON), created, expires and revoked (ms).
+type PrincipalRow = (String, String, String, i64, Option<i64>, Option<i64>);
+
+fn principal_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PrincipalRow> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+    ))
+}
+
+fn principal_of(
+    (name, roles, portals, created_ms, expires_ms, revoked_ms): PrincipalRow,
+) -> Result<Principal> {
+    let roles = roles
+        .split(',')
+        .filter(|r| !r.is_empty())
+        .map(|r| Role::parse(r).ok_or_else(|| StoreError::Corrupt(format!("unknown role {r:?}"))))
+        .collect::<std::result::Result<_, _>>()?;
+    Ok(Principal {
+        name,
+        roles,
+        portals: from_json(&portals)?,
+        created_ms,
+        expires_ms,
+        revoked_ms,
+    })
+}
+
+pub fn principals(conn: &Connection) -> Result<Vec<Principal>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {PRINCIPAL_COLUMNS} FROM principals ORDER BY name"
+    ))?;
+    let rows = stmt.query_map([], principal_row)?;
+    let mut out = Vec::new();
+    for row in rows {
+        out.push(principal_of(row?)?);
+    }
+    Ok(out)
+}
+
+pub fn principal_by_token(conn: &Connection, token_sha256: &str) -> Result<Option<Principal>> {
+    let row = conn
+        .query_row(
+            &format!("SELECT {PRINCIPAL_COLUMNS} FROM principals WHERE token_sha256 = ?1"),
+            [token_sha256],
+            principal_row,
+        )
+        .optional()?;
+    row.map(principal_of).transpose()
 }

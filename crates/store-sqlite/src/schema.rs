@@ -110,6 +110,18 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE scans ADD COLUMN digest TEXT NOT NULL DEFAULT '';
     "#,
+    // 3: principals and the SHA-256 of their bearer tokens (never the tokens).
+    r#"
+    CREATE TABLE principals (
+        name TEXT PRIMARY KEY,
+        roles TEXT NOT NULL,
+        portals TEXT NOT NULL,
+        token_sha256 TEXT NOT NULL UNIQUE,
+        created_ms INTEGER NOT NULL,
+        expires_ms INTEGER,
+        revoked_ms INTEGER
+    );
+    "#,
 ];
 
 /// Brings the database up to the newest schema; refuses one written by a newer release.

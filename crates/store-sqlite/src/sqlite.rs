@@ -11,6 +11,7 @@ use std::{
 use rusqlite::Connection;
 use xray_customs::{
     declaration::{DeclarationState, RiskChange, StoredImage, StoredScan},
+    principal::Principal,
     store::{
         AuditEntry, AuditQuery, ClassAccuracy, FlaggedQuery, FlaggedScan, Store, StoreError,
         UnitOfWork,
@@ -129,6 +130,17 @@ impl Store for SqliteStore {
 
     fn accuracy(&self, model: Option<&str>) -> std::result::Result<Vec<ClassAccuracy>, StoreError> {
         Ok(read::accuracy(&lock(&self.reader), model)?)
+    }
+
+    fn principals(&self) -> std::result::Result<Vec<Principal>, StoreError> {
+        Ok(read::principals(&lock(&self.reader))?)
+    }
+
+    fn principal_by_token(
+        &self,
+        token_sha256: &str,
+    ) -> std::result::Result<Option<Principal>, StoreError> {
+        Ok(read::principal_by_token(&lock(&self.reader), token_sha256)?)
     }
 
     fn purge_images(&self, before_ms: i64) -> std::result::Result<usize, StoreError> {

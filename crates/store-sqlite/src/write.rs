@@ -6,6 +6,7 @@ use xray_customs::{
     declaration::{
         Assessment, CurrentRisk, Declaration, DeclarationState, RiskChange, ScanDecision,
     },
+    principal::Principal,
     store::{NewAuditEntry, NewScan, StoreError, UnitOfWork, VerdictRecord, alarm_categories},
 };
 
@@ -220,6 +221,43 @@ impl Writer<'_, '_> {
     }
 }
 
+impl Writer<'_, '_> {
+    fn insert_principal(&self, principal: &Principal, token_sha256: &str) -> Result<()> {
+        let taken: Option<i64> = self
+            .tx
+            .query_row(
+                "SELECT 1 FROM principals WHERE name = ?1",
+                [&principal.name],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if taken.is_some() {
+            return Err(StoreError::DuplicatePrincipal(principal.name.clone()).into());
+        }
+        let roles: Vec<&str> = principal.roles.iter().map(|r| r.as_str()).collect();
+        self.tx.execute(
+            "INSERT INTO principals (name, roles, portals, token_sha256, created_ms, expires_ms, revoked_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL)",
+            params![
+                principal.name,
+                roles.join(","),
+                to_json(&principal.portals)?,
+                token_sha256,
+                principal.created_ms,
+                principal.expires_ms
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn revoke_principal(&self, name: &str, at_ms: i64) -> Result<bool> {
+        Ok(self.tx.execute(
+            "UPDATE principals SET revoked_ms = ?1 WHERE name = ?2 AND revoked_ms IS NULL",
+            params![at_ms, name],
+        )? == 1)
+    }
+}
+
 impl UnitOfWork for Writer<'_, '_> {
     fn declaration(
         &mut self,
@@ -271,5 +309,21 @@ impl UnitOfWork for Writer<'_, '_> {
 
     fn append_audit(&mut self, entry: &NewAuditEntry) -> std::result::Result<u64, StoreError> {
         Ok(Writer::append_audit(self, entry)?)
+    }
+
+    fn insert_principal(
+        &mut self,
+        principal: &Principal,
+        token_sha256: &str,
+    ) -> std::result::Result<(), StoreError> {
+        Ok(Writer::insert_principal(self, principal, token_sha256)?)
+    }
+
+    fn revoke_principal(
+        &mut self,
+        name: &str,
+        at_ms: i64,
+    ) -> std::result::Result<bool, StoreError> {
+        Ok(Writer::revoke_principal(self, name, at_ms)?)
     }
 }
