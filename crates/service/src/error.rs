@@ -41,6 +41,13 @@ pub enum Error {
     PrincipalConflict(String),
     #[error("there is no active principal named {0}")]
     UnknownPrincipal(String),
+    /// The caller did not prove who it is (no token, or an unknown, expired or revoked one).
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The caller is known but its roles do not allow the call; the sentence names the roles
+    /// that would.
+    #[error("{0}")]
+    PermissionDenied(String),
     #[error("the server is still loading its models; retry shortly")]
     NotReady,
     /// The server is shutting down; the sentence says how to resume.
@@ -67,6 +74,10 @@ pub enum ErrorKind {
     DeadlineExceeded,
     /// The server is starting or stopping: retry shortly.
     Unavailable,
+    /// The caller did not prove who it is.
+    Unauthenticated,
+    /// The caller's roles do not allow the call.
+    PermissionDenied,
     /// The server failed.
     Internal,
 }
@@ -100,6 +111,8 @@ impl Error {
             | Error::ScanReused { .. }
             | Error::PrincipalConflict(_) => ErrorKind::Conflict,
             Error::NotReady | Error::ShuttingDown(_) => ErrorKind::Unavailable,
+            Error::Unauthenticated(_) => ErrorKind::Unauthenticated,
+            Error::PermissionDenied(_) => ErrorKind::PermissionDenied,
             Error::Store(_) | Error::Internal(_) => ErrorKind::Internal,
         }
     }
@@ -185,6 +198,14 @@ mod tests {
             ),
             (Error::Scan(PipelineError::NotReady), ErrorKind::Unavailable),
             (Error::NotReady, ErrorKind::Unavailable),
+            (
+                Error::Unauthenticated("x".into()),
+                ErrorKind::Unauthenticated,
+            ),
+            (
+                Error::PermissionDenied("x".into()),
+                ErrorKind::PermissionDenied,
+            ),
             (Error::ShuttingDown("x".into()), ErrorKind::Unavailable),
             (
                 batch(BatchError::Inference {

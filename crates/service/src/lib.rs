@@ -11,6 +11,7 @@
 //! runs in one store transaction (read, assess risk, write, commit) and answers only after
 //! the commit; risk changes are announced to the feed after it.
 
+pub mod access;
 pub mod declarations;
 mod error;
 pub mod feed;

@@ -13,6 +13,8 @@ pub fn status(e: Error) -> Status {
         ErrorKind::Exhausted => Status::resource_exhausted(message),
         ErrorKind::DeadlineExceeded => Status::deadline_exceeded(message),
         ErrorKind::Unavailable => Status::unavailable(message),
+        ErrorKind::Unauthenticated => Status::unauthenticated(message),
+        ErrorKind::PermissionDenied => Status::permission_denied(message),
         ErrorKind::Internal => {
             tracing::error!(error = %message, "request failed inside the server");
             Status::internal(message)
@@ -36,6 +38,14 @@ mod tests {
             (Error::UnknownScan("s".into()), Code::NotFound),
             (Error::DeclarationConflict("d".into()), Code::AlreadyExists),
             (Error::NotReady, Code::Unavailable),
+            (
+                Error::Unauthenticated("no token".into()),
+                Code::Unauthenticated,
+            ),
+            (
+                Error::PermissionDenied("inspector".into()),
+                Code::PermissionDenied,
+            ),
             (
                 Error::Scan(xray_engine::pipeline::PipelineError::DeadlineExceeded(
                     "now",

@@ -20,6 +20,8 @@ impl From<Error> for WebError {
             ErrorKind::Exhausted => StatusCode::TOO_MANY_REQUESTS,
             ErrorKind::DeadlineExceeded => StatusCode::GATEWAY_TIMEOUT,
             ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ErrorKind::PermissionDenied => StatusCode::FORBIDDEN,
             ErrorKind::Internal => {
                 tracing::error!(error = %e, "request failed inside the server");
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -46,6 +48,14 @@ mod tests {
             (Error::ImageNotKept("s".into()), StatusCode::NOT_FOUND),
             (Error::DeclarationConflict("d".into()), StatusCode::CONFLICT),
             (Error::NotReady, StatusCode::SERVICE_UNAVAILABLE),
+            (
+                Error::Unauthenticated("no session".into()),
+                StatusCode::UNAUTHORIZED,
+            ),
+            (
+                Error::PermissionDenied("inspector".into()),
+                StatusCode::FORBIDDEN,
+            ),
             (
                 Error::Internal("x".into()),
                 StatusCode::INTERNAL_SERVER_ERROR,
