@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use xray_engine::imaging::{
-    ImageLimits, Palette, PaletteName, RawLayout, decode_cost, decode_scan,
+    ImageLimits, Palette, PaletteName, RawLayout, decode_checked, decode_cost, decode_scan,
 };
 use xray_types::Encoding;
 
@@ -40,6 +40,15 @@ fuzz_target!(|data: &[u8]| {
     let palette = Palette::new(PaletteName::Classic);
     let cost = decode_cost(image, declared, raw, &limits);
     let decoded = decode_scan(image, declared, raw, &limits, &palette);
+    // The pipeline's path (checked once, then decoded) gives what decode_scan gives.
+    if let Ok(cost) = &cost {
+        let checked = decode_checked(image, cost, raw, &limits, &palette);
+        match (&checked, &decoded) {
+            (Ok(a), Ok(b)) => assert_eq!(a.rgb, b.rgb),
+            (Err(_), Err(_)) => {}
+            _ => panic!("decode_checked and decode_scan disagree"),
+        }
+    }
     if let Ok(scan) = decoded {
         assert_eq!(scan.rgb.len(), scan.width as usize * scan.height as usize * 3);
         assert!(u64::from(scan.width) * u64::from(scan.height) <= limits.max_pixels);

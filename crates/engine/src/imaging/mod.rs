@@ -8,7 +8,10 @@ mod letterbox;
 mod palette;
 mod tiff_out;
 
-pub use decode::{DecodedScan, RawLayout, ScanSource, decode_cost, decode_scan, is_dual_energy};
+pub use decode::{
+    DecodeCost, DecodedScan, RawLayout, ScanSource, decode_checked, decode_cost, decode_scan,
+    is_dual_energy,
+};
 pub use error::ImagingError;
 pub use letterbox::{Letterbox, letterbox_into};
 pub use palette::{Palette, PaletteName};

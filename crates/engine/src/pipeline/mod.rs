@@ -16,7 +16,6 @@ use std::{
 use tokio::sync::{Semaphore, oneshot};
 use tracing::{Span, instrument};
 use xray_metrics::{Metrics, metrics};
-use xray_types::Encoding;
 
 pub use error::PipelineError;
 pub use models::{BatchingSettings, ServedModel};
@@ -26,8 +25,8 @@ use crate::{
     batching::BatchError,
     detect::{ScoreCut, postprocess},
     imaging::{
-        DecodedScan, ImageLimits, ImagingError, Letterbox, RawLayout, decode_cost, decode_scan,
-        letterbox_into,
+        DecodeCost, DecodedScan, ImageLimits, ImagingError, Letterbox, RawLayout, decode_checked,
+        decode_cost, letterbox_into,
     },
     model::ModelRegistry,
 };
@@ -181,11 +180,16 @@ impl Pipeline {
         let prep_model = Arc::clone(&model);
         let image = request.image.clone();
         let (encoding, raw) = (request.encoding, request.raw);
-        // Its share of the decode budget, from the header, before a pixel is decoded; the
-        // scan waits for it (up to its deadline) while other decodes hold the budget.
-        let held = self.reserve_decode(&image, encoding, raw).await?;
+        // Its checks and its cost from the header, on the CPU pool (the completeness check
+        // reads every byte); then its share of the decode budget, which the scan waits for
+        // (up to its deadline) while other decodes hold it, before a pixel is decoded.
+        let header = image.clone();
+        let cost = self
+            .on_cpu(move || decode_cost(&header, encoding, raw, &limits))
+            .await??;
+        let held = self.reserve_decode(cost.bytes).await?;
         let mut prepared = self
-            .on_cpu(move || prepare(&prep_model, &image, encoding, raw, &limits, keep_pixels))
+            .on_cpu(move || prepare(&prep_model, &image, &cost, raw, &limits, keep_pixels))
             .await??;
         drop(held);
 
@@ -252,13 +256,7 @@ impl Pipeline {
 
     /// Waits for a scan's share of the decode budget; refuses a scan whose decode alone needs
     /// more than the whole budget.
-    async fn reserve_decode(
-        &self,
-        image: &[u8],
-        encoding: Option<Encoding>,
-        raw: Option<RawLayout>,
-    ) -> Result<DecodeShare, PipelineError> {
-        let bytes = decode_cost(image, encoding, raw, &self.limits)?;
+    async fn reserve_decode(&self, bytes: u64) -> Result<DecodeShare, PipelineError> {
         let kib = u32::try_from(bytes.div_ceil(1024))
             .unwrap_or(u32::MAX)
             .max(1);
@@ -296,13 +294,13 @@ impl Pipeline {
 fn prepare(
     model: &ServedModel,
     image: &[u8],
-    encoding: Option<Encoding>,
+    cost: &DecodeCost,
     raw: Option<RawLayout>,
     limits: &ImageLimits,
     keep_pixels: bool,
 ) -> Result<Prepared, PipelineError> {
     let started = Instant::now();
-    let scan = decode_scan(image, encoding, raw, limits, &model.palette)?;
+    let scan = decode_checked(image, cost, raw, limits, &model.palette)?;
     let decoded = Instant::now();
     let input_spec = &model.spec.input;
     let mut input = vec![0f32; 3 * input_spec.width as usize * input_spec.height as usize];

@@ -14,36 +14,48 @@ use crate::imaging::{ImageLimits, ImagingError, complete::check_complete};
 /// Bytes a pixel of the RGB output takes.
 const RGB: u64 = 3;
 
-/// The most memory, in bytes, that decoding these bytes holds at once: the RGB output plus
-/// what the format's decoder needs beside it. Refuses what the limits refuse from the header.
+/// What decoding a scan will hold at its peak, and the encoding its bytes were checked as
+/// (signature, limits, completeness), so that [`decode_checked`](super::decode_checked)
+/// decodes them without checking again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecodeCost {
+    /// The most memory, in bytes, that decoding holds at once.
+    pub bytes: u64,
+    pub(super) encoding: Encoding,
+}
+
+/// The most memory that decoding these bytes holds at once: the RGB output plus what the
+/// format's decoder needs beside it. Refuses what the limits refuse from the header, and
+/// bytes that end before their format's end marker.
 pub fn decode_cost(
     bytes: &[u8],
     declared: Option<Encoding>,
     raw: Option<RawLayout>,
     limits: &ImageLimits,
-) -> Result<u64, ImagingError> {
+) -> Result<DecodeCost, ImagingError> {
     let encoding = resolve_encoding(bytes, declared, limits)?;
     check_complete(encoding, bytes)?;
-    let (width, height, per_pixel) = match encoding {
+    // Per format: the image's size, bytes a pixel held, and bytes held beside the pixels.
+    let (width, height, per_pixel, beside) = match encoding {
         Encoding::Png => {
             let decoder = png::Decoder::new(Cursor::new(bytes));
             let reader = decoder.read_info().map_err(|e| corrupt(Encoding::Png, e))?;
             let info = reader.info();
             // Row by row: the output and one row. Interlaced: the whole image in its own
-            // layout first (at most 8 bytes a pixel), then the output.
+            // layout first, then the output.
             let own = if info.interlaced {
-                u64::from(info.bytes_per_pixel() as u32).max(1)
+                info.bytes_per_pixel() as u64
             } else {
                 0
             };
-            (info.width, info.height, RGB + own)
+            (info.width, info.height, RGB + own, 0)
         }
         Encoding::Jpeg => {
             let decoder =
                 JpegDecoder::new(Cursor::new(bytes)).map_err(|e| corrupt(Encoding::Jpeg, e))?;
             let (width, height) = decoder.dimensions();
             let own = u64::from(decoder.color_type().bytes_per_pixel());
-            (width, height, RGB + own)
+            (width, height, RGB + own, 0)
         }
         Encoding::Tiff => {
             let tiff_err = |e: tiff::TiffError| corrupt(Encoding::Tiff, e);
@@ -58,26 +70,30 @@ pub fn decode_cost(
             } else {
                 0
             };
-            let per_sample_pixel = samples * sample_bytes + widened;
+            let own = samples * sample_bytes + widened;
             check_dimensions(width, height, limits)?;
             // Chunky strips are converted one at a time: the output plus the largest strip.
             // Anything else is read whole first.
-            let beside = match chunky_strips(&mut decoder, width, height) {
+            match chunky_strips(&mut decoder, width, height) {
                 Some(strips) => {
                     let rows = u64::from(strips.into_iter().max().unwrap_or(0));
-                    rows * u64::from(width) * per_sample_pixel
+                    (width, height, RGB, rows * u64::from(width) * own)
                 }
-                None => u64::from(width) * u64::from(height) * per_sample_pixel,
-            };
-            return Ok(u64::from(width) * u64::from(height) * RGB + beside);
+                None => (width, height, RGB + own, 0),
+            }
         }
-        // The samples are the request's own bytes: only the output is new.
-        // Without a usable layout the decoder refuses it, saying what is missing.
+        // The samples are the request's own bytes: only the output is new. Without a usable
+        // layout the decoder refuses it, saying what is missing.
         Encoding::RawU16 => match raw {
-            Some(l) if l.width > 0 && l.height > 0 => (l.width, l.height, RGB),
-            _ => return Ok(0),
+            Some(l) if l.width > 0 && l.height > 0 => (l.width, l.height, RGB, 0),
+            _ => (0, 0, 0, 0),
         },
     };
-    check_dimensions(width, height, limits)?;
-    Ok(u64::from(width) * u64::from(height) * per_pixel)
+    if per_pixel > 0 {
+        check_dimensions(width, height, limits)?;
+    }
+    Ok(DecodeCost {
+        bytes: u64::from(width) * u64::from(height) * per_pixel + beside,
+        encoding,
+    })
 }

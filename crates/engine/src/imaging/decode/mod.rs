@@ -10,7 +10,7 @@ use image::{
 use tiff::{ColorType, decoder::DecodingResult};
 
 use super::{ImageLimits, ImagingError, Palette, complete::check_complete};
-pub use cost::decode_cost;
+pub use cost::{DecodeCost, decode_cost};
 use png_rows::decode_png_rows;
 use xray_types::{Encoding, magic_hex};
 
@@ -94,6 +94,29 @@ pub fn decode_scan(
     let encoding = resolve_encoding(bytes, declared, limits)?;
     // Decoders fill in what is missing; a scan must be seen whole or not at all.
     check_complete(encoding, bytes)?;
+    decode_format(bytes, encoding, raw, limits, palette)
+}
+
+/// Decodes bytes that [`decode_cost`] has already checked (signature, byte limit,
+/// completeness), without walking them again.
+pub fn decode_checked(
+    bytes: &[u8],
+    cost: &DecodeCost,
+    raw: Option<RawLayout>,
+    limits: &ImageLimits,
+    palette: &Palette,
+) -> Result<DecodedScan, ImagingError> {
+    decode_format(bytes, cost.encoding, raw, limits, palette)
+}
+
+/// Decodes bytes known to be whole `encoding` data.
+fn decode_format(
+    bytes: &[u8],
+    encoding: Encoding,
+    raw: Option<RawLayout>,
+    limits: &ImageLimits,
+    palette: &Palette,
+) -> Result<DecodedScan, ImagingError> {
     match encoding {
         Encoding::Png => match decode_png_rows(bytes, limits)? {
             Some(scan) => Ok(scan),
