@@ -9,7 +9,7 @@ use std::{
     task::{Context, Poll},
 };
 
-use tonic::codegen::http::{HeaderValue, Request, Response};
+use tonic::codegen::http::{Request, Response};
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -75,7 +75,7 @@ fn too_large(message: &str) -> Option<String> {
     ))
 }
 
-/// A failure to read a stream's next message as the client is told it: an oversized one as
+/// A failure to read a message as the client is told it: an oversized one as
 /// RESOURCE_EXHAUSTED with the limit, anything else as it is.
 pub fn inbound_status(status: tonic::Status) -> tonic::Status {
     match too_large(status.message()) {
@@ -86,63 +86,22 @@ pub fn inbound_status(status: tonic::Status) -> tonic::Status {
     }
 }
 
-/// An oversized request's trailers-only answer, with its code and sentence replaced.
+/// An oversized request's trailers-only answer, with its code and sentence replaced (tonic
+/// reads and writes the status headers, percent-encoding and all).
 fn rewrite<R>(response: &mut Response<R>) {
-    let headers = response.headers();
-    let out_of_range = headers
-        .get("grpc-status")
-        .is_some_and(|s| s.as_bytes() == b"11");
-    let message = headers
-        .get("grpc-message")
-        .map(|m| percent_decode(m.as_bytes()))
-        .unwrap_or_default();
-    let Some(sentence) = too_large(&message).filter(|_| out_of_range) else {
+    let Some(status) = tonic::Status::from_header_map(response.headers()) else {
         return;
     };
-    let headers = response.headers_mut();
-    headers.insert("grpc-status", HeaderValue::from_static("8"));
-    if let Ok(value) = HeaderValue::from_str(&percent_encode(&sentence)) {
-        headers.insert("grpc-message", value);
+    let rewritten = inbound_status(status);
+    if rewritten.code() == tonic::Code::ResourceExhausted {
+        let _ = rewritten.add_header(response.headers_mut());
     }
-}
-
-/// `grpc-message` is percent-encoded (gRPC over HTTP/2).
-fn percent_decode(bytes: &[u8]) -> String {
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn percent_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b' ' | b'"' | b'#' | b'%' | b'<' | b'>' | b'`' | b'?' | b'{' | b'}' => {
-                format!("%{b:02X}")
-            }
-            0x21..=0x7E => char::from(b).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[cfg(test)]
 mod tests {
+    use tonic::codegen::http::HeaderValue;
+
     use super::*;
 
     fn answer(status: &str, message: &str) -> Response<()> {
@@ -164,7 +123,8 @@ mod tests {
         );
         rewrite(&mut too_big);
         assert_eq!(too_big.headers()["grpc-status"], "8");
-        let message = percent_decode(too_big.headers()["grpc-message"].as_bytes());
+        let rewritten = tonic::Status::from_header_map(too_big.headers()).expect("a status");
+        let message = rewritten.message();
         assert!(message.contains("3000000 bytes"), "{message}");
         assert!(message.contains("1050576 bytes"), "{message}");
         assert!(message.contains("--max-image-bytes"), "{message}");
