@@ -112,10 +112,7 @@ pub fn record_verdict(
     verdict: &VerdictRecord,
     assess: Assess<'_>,
 ) -> Result<(RiskOutcome, u64), StoreError> {
-    let declaration_id = uow
-        .scan_owner(&verdict.scan_id)?
-        .ok_or_else(|| StoreError::UnknownScan(verdict.scan_id.clone()))?;
-    uow.insert_verdict(verdict)?;
+    let declaration_id = uow.insert_verdict(verdict)?;
     let judgements: Vec<serde_json::Value> = verdict
         .detections
         .iter()

@@ -258,7 +258,8 @@ pub trait UnitOfWork {
 
     /// Applies a verdict to its stored scan (each judged detection, the decision) and keeps
     /// the verdict itself. `UnknownScan` when the scan is not stored.
-    fn insert_verdict(&mut self, verdict: &VerdictRecord) -> Result<(), StoreError>;
+    /// Answers the declaration the scan belongs to.
+    fn insert_verdict(&mut self, verdict: &VerdictRecord) -> Result<String, StoreError>;
 
     /// Appends a risk change; answers it with the sequence number the store gave it.
     fn append_risk_change(&mut self, change: RiskChange) -> Result<RiskChange, StoreError>;

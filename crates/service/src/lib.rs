@@ -41,8 +41,9 @@ const REVIEW_EVENT_BUFFER: usize = 256;
 /// What the models give the use cases once they are loaded and warmed up.
 struct Ready {
     pipeline: Pipeline,
-    /// Which declared HS headings cover which classes, by model.
-    taxonomies: Taxonomies,
+    /// Which declared HS headings cover which classes, by model (shared with the assessments
+    /// that run inside store transactions).
+    taxonomies: Arc<Taxonomies>,
 }
 
 /// The use cases over one engine pipeline and one store; cheap to clone.
@@ -107,7 +108,7 @@ impl Service {
         // A second call keeps the first models: they are what is running.
         let _ = self.ready.set(Ready {
             pipeline,
-            taxonomies,
+            taxonomies: Arc::new(taxonomies),
         });
         Ok(())
     }

@@ -179,20 +179,17 @@ impl Service {
         let image = record
             .image
             .ok_or_else(|| Error::ImageNotKept(scan_id.to_string()))?;
-        match Encoding::sniff(&image.bytes) {
-            Some(Encoding::Png) => {
-                return Ok(DisplayImage {
-                    content_type: "image/png",
-                    bytes: image.bytes,
-                });
-            }
-            Some(Encoding::Jpeg) => {
-                return Ok(DisplayImage {
-                    content_type: "image/jpeg",
-                    bytes: image.bytes,
-                });
-            }
-            _ => {}
+        // What a browser shows as it is goes as it was sent.
+        let as_sent = match Encoding::sniff(&image.bytes) {
+            Some(Encoding::Png) => Some("image/png"),
+            Some(Encoding::Jpeg) => Some("image/jpeg"),
+            _ => None,
+        };
+        if let Some(content_type) = as_sent {
+            return Ok(DisplayImage {
+                content_type,
+                bytes: image.bytes,
+            });
         }
         let (width, height) = (record.scan.width, record.scan.height);
         let limits = self.limits;

@@ -6,7 +6,6 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
 use sha2::{Digest, Sha256};
 use tracing::instrument;
 use xray_customs::{
@@ -113,7 +112,7 @@ impl Service {
             image: keep.then(|| StoredImage {
                 encoding,
                 channels: scan.channels,
-                bytes: image_bytes(image),
+                bytes: image.to_vec(),
             }),
         };
         match self.record_scan(new).await {
@@ -217,13 +216,9 @@ impl Service {
     pub(crate) fn assessor(
         &self,
     ) -> Result<impl Fn(&DeclarationState) -> Assessment + Send + 'static, Error> {
-        let ready = Arc::clone(&self.ready);
-        ready.get().ok_or(Error::NotReady)?;
+        let taxonomies = Arc::clone(&self.ready()?.taxonomies);
         let policy = self.policy;
-        Ok(move |s: &DeclarationState| match ready.get() {
-            Some(ready) => policy.assess(&s.declaration, &s.scans, &ready.taxonomies),
-            None => policy.assess(&s.declaration, &s.scans, &Default::default()),
-        })
+        Ok(move |s: &DeclarationState| policy.assess(&s.declaration, &s.scans, &taxonomies))
     }
 }
 
@@ -281,8 +276,4 @@ fn screened(inspection: &Inspection, sent: StoredScan) -> StoredScan {
             .collect(),
         ..sent
     }
-}
-
-fn image_bytes(image: Bytes) -> Vec<u8> {
-    image.to_vec()
 }

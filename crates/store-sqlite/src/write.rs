@@ -126,8 +126,8 @@ impl Writer<'_, '_> {
         Ok(())
     }
 
-    fn insert_verdict(&self, verdict: &VerdictRecord) -> Result<()> {
-        let (uid, _) = self
+    fn insert_verdict(&self, verdict: &VerdictRecord) -> Result<String> {
+        let (uid, declaration_id) = self
             .scan_uid(&verdict.scan_id)?
             .ok_or_else(|| StoreError::UnknownScan(verdict.scan_id.clone()))?;
         for (idx, v) in &verdict.detections {
@@ -166,7 +166,7 @@ impl Writer<'_, '_> {
                 verdict.at_ms
             ],
         )?;
-        Ok(())
+        Ok(declaration_id)
     }
 
     fn append_risk_change(&self, mut change: RiskChange) -> Result<RiskChange> {
@@ -288,7 +288,10 @@ impl UnitOfWork for Writer<'_, '_> {
         Ok(Writer::insert_scan(self, scan)?)
     }
 
-    fn insert_verdict(&mut self, verdict: &VerdictRecord) -> std::result::Result<(), StoreError> {
+    fn insert_verdict(
+        &mut self,
+        verdict: &VerdictRecord,
+    ) -> std::result::Result<String, StoreError> {
         Ok(Writer::insert_verdict(self, verdict)?)
     }
 
