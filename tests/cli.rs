@@ -358,17 +358,13 @@ fn synth_writes_the_same_data_set_for_the_same_seed() {
 fn principals_are_made_listed_and_revoked_with_only_their_token_hash_kept() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().to_str().expect("utf-8");
-    let out = run(&[
-        "principals",
-        "--data-dir",
-        data,
-        "add",
-        "--name",
-        "gate-3",
-        "--role",
-        "scanner",
-        "--portal",
-        "portal-3",
+    let principals = |args: &[&str]| {
+        let mut full = vec!["principals", "--data-dir", data];
+        full.extend_from_slice(args);
+        run(&full)
+    };
+    let out = principals(&[
+        "add", "--name", "gate-3", "--role", "scanner", "--portal", "portal-3",
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let stdout = String::from_utf8(out.stdout).expect("utf-8");
@@ -386,35 +382,27 @@ fn principals_are_made_listed_and_revoked_with_only_their_token_hash_kept() {
     // Refusals name what was wrong.
     for (args, words) in [
         (
-            vec![
+            &[
                 "add", "--name", "gate-3", "--role", "scanner", "--portal", "p",
-            ],
+            ][..],
             "exists already",
         ),
         (
-            vec!["add", "--name", "gate-4", "--role", "scanner"],
+            &["add", "--name", "gate-4", "--role", "scanner"],
             "name the portals",
         ),
+        (&["add", "--name", "x", "--role", "root"], "is not a role"),
         (
-            vec!["add", "--name", "x", "--role", "root"],
-            "is not a role",
-        ),
-        (
-            vec!["revoke", "--name", "nobody"],
+            &["revoke", "--name", "nobody"],
             "no active principal named nobody",
         ),
     ] {
-        let mut full = vec!["principals", "--data-dir", data];
-        full.extend(args);
-        let out = run(&full);
+        let out = principals(args);
         assert_ne!(out.status.code(), Some(0));
         assert!(stderr(&out).contains(words), "{}", stderr(&out));
     }
 
-    let out = run(&[
-        "principals",
-        "--data-dir",
-        data,
+    let out = principals(&[
         "add",
         "--name",
         "insp-7",
@@ -424,17 +412,9 @@ fn principals_are_made_listed_and_revoked_with_only_their_token_hash_kept() {
         "30",
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let out = run(&[
-        "principals",
-        "--data-dir",
-        data,
-        "revoke",
-        "--name",
-        "gate-3",
-    ]);
+    let out = principals(&["revoke", "--name", "gate-3"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let listed =
-        String::from_utf8(run(&["principals", "--data-dir", data, "list"]).stdout).expect("utf-8");
+    let listed = String::from_utf8(principals(&["list"]).stdout).expect("utf-8");
     let lines: Vec<&str> = listed.lines().collect();
     assert_eq!(lines.len(), 2, "{listed}");
     assert!(
