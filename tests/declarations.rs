@@ -9,7 +9,7 @@ use std::{collections::HashSet, path::PathBuf, time::Duration};
 use common::*;
 use image::{DynamicImage, ImageBuffer, ImageFormat, Rgb};
 use tokio_stream::StreamExt;
-use tonic::{Code, transport::Channel as GrpcChannel};
+use tonic::Code;
 use xray_proto::{
     self as proto, Category, Channel, Declaration, DeclaredItem, DetectionJudgement,
     DetectionVerdict, GetDeclarationRequest, GetModelAccuracyRequest, GetScanRequest,
@@ -71,9 +71,9 @@ fn declaration(id: &str, hs_codes: &[&str], prior: f64) -> Declaration {
 }
 
 struct Clients {
-    inspection: proto::inspection_client::InspectionClient<GrpcChannel>,
-    declarations: DeclarationsClient<GrpcChannel>,
-    review: ReviewClient<GrpcChannel>,
+    inspection: proto::inspection_client::InspectionClient<Authed>,
+    declarations: DeclarationsClient<Authed>,
+    review: ReviewClient<Authed>,
 }
 
 async fn clients(server: &Server) -> Clients {
@@ -262,17 +262,27 @@ async fn a_false_alarm_verdict_lowers_the_score_and_is_audited() {
         .find(|d| d.class_name == "pistol")
         .expect("pistol stored");
 
-    let answer = c
-        .review
+    // The verdict is the authenticated inspector's: nobody can sign it for another.
+    let false_alarm = SubmitVerdictRequest {
+        scan_id: "fa-1".into(),
+        detections: vec![DetectionJudgement {
+            detection_id: pistol.detection_id,
+            verdict: DetectionVerdict::FalseAlarm as i32,
+        }],
+        decision: ScanDecision::Cleared as i32,
+        inspector_id: "insp-7".into(),
+        comment: "hair dryer".into(),
+    };
+    refused(
+        c.review.submit_verdict(false_alarm.clone()).await,
+        Code::InvalidArgument,
+        &format!("the call is authenticated as {}", server.principal),
+    );
+    let insp_7 = add_principal(&server.data_dir, "insp-7", &["inspector"], &[]);
+    let answer = ReviewClient::new(server.channel_as(&insp_7).await)
         .submit_verdict(SubmitVerdictRequest {
-            scan_id: "fa-1".into(),
-            detections: vec![DetectionJudgement {
-                detection_id: pistol.detection_id,
-                verdict: DetectionVerdict::FalseAlarm as i32,
-            }],
-            decision: ScanDecision::Cleared as i32,
-            inspector_id: "insp-7".into(),
-            comment: "hair dryer".into(),
+            inspector_id: String::new(),
+            ..false_alarm
         })
         .await
         .expect("verdict stored")
@@ -478,21 +488,19 @@ async fn bad_input_gets_a_clear_error() {
         1.0
     );
     refused(
-        c.review
-            .submit_verdict(verdict("ok-1", Some(9), "insp-1"))
-            .await,
+        c.review.submit_verdict(verdict("ok-1", Some(9), "")).await,
         Code::InvalidArgument,
         "scan ok-1 has no detection 9",
     );
     refused(
-        c.review.submit_verdict(verdict("ok-1", None, "")).await,
+        c.review
+            .submit_verdict(verdict("ok-1", None, "insp-1"))
+            .await,
         Code::InvalidArgument,
-        "inspector_id is empty",
+        "inspector_id is \"insp-1\" but the call is authenticated as",
     );
     refused(
-        c.review
-            .submit_verdict(verdict("nope", None, "insp-1"))
-            .await,
+        c.review.submit_verdict(verdict("nope", None, "")).await,
         Code::NotFound,
         "scan nope is not stored",
     );
@@ -593,8 +601,9 @@ async fn a_reused_scan_id_with_another_image_is_refused_audited_and_counted() {
         .filter(|e| e.action == "scan.refused")
         .collect();
     assert_eq!(refusals.len(), 3, "{audit:?}");
-    assert_eq!(refusals[0].actor, "scanner:portal-3");
-    assert_eq!(refusals[1].actor, "scanner:portal-9");
+    // Each names the principal that sent the scan, whatever portal the scan claims.
+    assert_eq!(refusals[0].actor, server.principal);
+    assert_eq!(refusals[1].actor, server.principal);
     assert!(
         refusals[0].details.contains("\"reason\":\"other_content\""),
         "{}",

@@ -70,18 +70,15 @@ pub struct ImageArgs {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// gRPC listen address. Loopback unless --insecure-plaintext says otherwise.
+    /// gRPC listen address. A non-loopback one needs --tls-cert (or --insecure-plaintext).
     #[arg(long, env = "XRAY_GRPC_ADDR", default_value = "127.0.0.1:50051")]
     pub grpc_addr: SocketAddr,
-    /// HTTP listen address of the review screen (`/`) and the Prometheus metrics (`/metrics`).
-    /// Loopback unless --insecure-plaintext says otherwise.
+    /// HTTPS listen address of the review screen (`/`) and the Prometheus metrics
+    /// (`/metrics`). A non-loopback one needs --tls-cert (or --insecure-plaintext).
     #[arg(long, env = "XRAY_HTTP_ADDR", default_value = "127.0.0.1:8080")]
     pub http_addr: SocketAddr,
-    /// Listen on addresses beyond this machine although the server has no TLS and no
-    /// authentication yet: anyone who reaches the ports can send scans, read stored images and
-    /// submit verdicts. Without it, a non-loopback address is a start-up error.
-    #[arg(long, env = "XRAY_INSECURE_PLAINTEXT")]
-    pub insecure_plaintext: bool,
+    #[command(flatten)]
+    pub security: SecurityArgs,
     /// Scans one StreamScans stream may have in flight.
     #[arg(long, env = "XRAY_STREAM_MAX_IN_FLIGHT", default_value_t = 64)]
     pub stream_max_in_flight: usize,
@@ -97,6 +94,48 @@ pub struct ServeArgs {
     pub storage: StorageArgs,
     #[command(flatten)]
     pub risk: RiskArgs,
+}
+
+/// TLS on both ports and how callers are authenticated (README, "Security").
+#[derive(Debug, Args)]
+pub struct SecurityArgs {
+    /// PEM certificate chain both ports serve [default: a development certificate for
+    /// localhost, made with its own CA in DATA_DIR/tls on first start].
+    #[arg(long, env = "XRAY_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "XRAY_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// PEM bundle of the CA that signs client certificates (mutual TLS): a client that
+    /// presents one signed by it is the principal its subject common name names (else its
+    /// first DNS name). Clients without a certificate use bearer tokens. [default with the
+    /// development certificate: the development CA]
+    #[arg(long, env = "XRAY_TLS_CLIENT_CA", requires = "tls_cert")]
+    pub tls_client_ca: Option<PathBuf>,
+    /// Serve both ports without TLS, on any address: tokens, scans and images cross the
+    /// network readable by anyone on the path. Only behind a TLS-terminating proxy on the
+    /// same host, or for tests. Callers still authenticate.
+    #[arg(long, env = "XRAY_INSECURE_PLAINTEXT", conflicts_with = "tls_cert")]
+    pub insecure_plaintext: bool,
+    /// Seconds without a request after which a review screen session ends (sessions also
+    /// end 12 hours after login).
+    #[arg(long, env = "XRAY_SESSION_IDLE_SECS", default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..))]
+    pub session_idle_secs: u64,
+    /// Seconds a token found in the database is trusted without reading it again: the
+    /// longest a token revoked by another process (`principals revoke`) stays accepted.
+    #[arg(long, env = "XRAY_AUTH_CACHE_SECS", default_value_t = 5)]
+    pub auth_cache_secs: u64,
+    /// Failed authentications a source address may have within --auth-failure-window-secs
+    /// before its further attempts are slowed down.
+    #[arg(long, env = "XRAY_AUTH_FAILURES_FREE", default_value_t = 5)]
+    pub auth_failures_free: u32,
+    /// Seconds after its last failure that a source's failures are forgotten.
+    #[arg(long, env = "XRAY_AUTH_FAILURE_WINDOW_SECS", default_value_t = 60)]
+    pub auth_failure_window_secs: u64,
+    /// Longest wait, in milliseconds, imposed on an attempt from a source past its free
+    /// failures (the wait starts at 100 ms and doubles with each failure).
+    #[arg(long, env = "XRAY_AUTH_MAX_DELAY_MS", default_value_t = 5000)]
+    pub auth_max_delay_ms: u64,
 }
 
 /// Where declarations, scans, verdicts and the audit log are kept.

@@ -1,17 +1,23 @@
 //! `principals`: make, list and revoke the principals that call the service, in the database
-//! of `--data-dir`. A new principal's token is printed once; only its hash is kept.
+//! of `--data-dir`, and issue client certificates for them from the development CA. A new
+//! principal's token is printed once; only its hash is kept. Whoever can write the data
+//! directory is the administrator here: the audit log names them `cli:<user>`.
 
-use std::{path::PathBuf, process::ExitCode, sync::Arc};
+use std::{
+    io::Write,
+    os::unix::fs::OpenOptionsExt,
+    path::{Path, PathBuf},
+    process::ExitCode,
+    sync::Arc,
+    time::Duration,
+};
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use xray_customs::{principal::Role, risk::RiskPolicy};
 use xray_engine::imaging::ImageLimits;
-use xray_service::{KeepImages, Service, principals::NewPrincipal};
+use xray_service::{Caller, KeepImages, Service, principals::NewPrincipal};
 use xray_store_sqlite::SqliteStore;
-
-/// Who the audit log names for changes made from the command line.
-const ACTOR: &str = "cli";
 
 #[derive(Debug, Args)]
 pub struct PrincipalsCommand {
@@ -35,17 +41,74 @@ pub enum PrincipalsAction {
         /// A portal a scanner may send scans for; repeat for more (scanners only).
         #[arg(long = "portal")]
         portals: Vec<String>,
-        /// Days until its token is refused [default: it does not expire].
-        #[arg(long)]
-        expires_days: Option<u32>,
+        /// How long until its token (and client certificate) is refused: a number with d,
+        /// h, m or s, e.g. 90d [default: it does not expire].
+        #[arg(long, value_parser = parse_duration)]
+        expires_in: Option<Duration>,
     },
     /// List the principals (no tokens: they are not kept).
     List,
-    /// Revoke a principal: its token is refused from now on.
+    /// Revoke a principal: its token and client certificates are refused from now on
+    /// (by a running server within --auth-cache-secs).
     Revoke {
         #[arg(long)]
         name: String,
     },
+    /// Issue a client certificate (mutual TLS) for a principal from the development CA that
+    /// `serve` made in DATA_DIR/tls, or from --ca-cert and --ca-key: NAME.pem and NAME.key
+    /// in --out.
+    ClientCert {
+        /// The principal it names (its subject common name).
+        #[arg(long)]
+        name: String,
+        /// Days it is valid.
+        #[arg(long, default_value_t = 365)]
+        days: u32,
+        /// Folder to write it to.
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+        /// The CA certificate to sign with [default: DATA_DIR/tls/ca.pem].
+        #[arg(long, requires = "ca_key")]
+        ca_cert: Option<PathBuf>,
+        /// The CA's private key [default: DATA_DIR/tls/ca.key].
+        #[arg(long, requires = "ca_cert")]
+        ca_key: Option<PathBuf>,
+    },
+}
+
+/// `90d`, `12h`, `30m`, `45s`.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let bad = || format!("{s:?} is not a duration such as 90d, 12h, 30m or 45s");
+    let (number, unit) = s.split_at(s.len().saturating_sub(1));
+    let n: u64 = number.parse().map_err(|_| bad())?;
+    let seconds = match unit {
+        "d" => n.checked_mul(86_400),
+        "h" => n.checked_mul(3_600),
+        "m" => n.checked_mul(60),
+        "s" => Some(n),
+        _ => None,
+    }
+    .ok_or_else(bad)?;
+    Ok(Duration::from_secs(seconds))
+}
+
+/// Who the audit log names for changes made from this command line.
+fn operator() -> Caller {
+    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    Caller::Operator(format!("cli:{user}"))
+}
+
+/// Writes `contents` to `path`, readable only by its owner when `secret`.
+fn write_file(path: &Path, contents: &str, secret: bool) -> anyhow::Result<()> {
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(if secret { 0o600 } else { 0o644 })
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    file.write_all(contents.as_bytes())?;
+    Ok(())
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
@@ -56,10 +119,43 @@ fn parse_role(s: &str) -> Result<Role, String> {
 }
 
 pub async fn principals_command(command: PrincipalsCommand) -> anyhow::Result<ExitCode> {
-    let store = SqliteStore::open(&command.data_dir).with_context(|| {
+    if let PrincipalsAction::ClientCert {
+        name,
+        days,
+        out,
+        ca_cert,
+        ca_key,
+    } = command.action
+    {
+        let tls = command.data_dir.join("tls");
+        let ca_cert = ca_cert.unwrap_or_else(|| tls.join("ca.pem"));
+        let ca_key = ca_key.unwrap_or_else(|| tls.join("ca.key"));
+        let (cert, key) = xray_tls::issue_client_cert(&ca_cert, &ca_key, &name, days)?;
+        std::fs::create_dir_all(&out).with_context(|| format!("cannot make {}", out.display()))?;
+        let (cert_path, key_path) = (
+            out.join(format!("{name}.pem")),
+            out.join(format!("{name}.key")),
+        );
+        write_file(&cert_path, &cert, false)?;
+        write_file(&key_path, &key, true)?;
+        println!(
+            "client certificate for principal {name} (valid {days} days, signed by {}): {} and {}",
+            ca_cert.display(),
+            cert_path.display(),
+            key_path.display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    manage(&command.data_dir, command.action).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The actions on the database.
+async fn manage(data_dir: &Path, action: PrincipalsAction) -> anyhow::Result<()> {
+    let store = SqliteStore::open(data_dir).with_context(|| {
         format!(
             "cannot open the database in {} (--data-dir)",
-            command.data_dir.display()
+            data_dir.display()
         )
     })?;
     let service = Service::new(
@@ -68,20 +164,20 @@ pub async fn principals_command(command: PrincipalsCommand) -> anyhow::Result<Ex
         KeepImages::None,
         ImageLimits::default(),
     )?;
-    match command.action {
+    match action {
         PrincipalsAction::Add {
             name,
             roles,
             portals,
-            expires_days,
+            expires_in,
         } => {
             let new = NewPrincipal {
                 name,
                 roles,
                 portals,
-                expires_days,
+                expires_after: expires_in,
             };
-            let (principal, token) = service.add_principal(new, ACTOR).await?;
+            let (principal, token) = service.add_principal(&operator(), new).await?;
             println!(
                 "principal {} added; its token (shown only now):",
                 principal.name
@@ -89,7 +185,7 @@ pub async fn principals_command(command: PrincipalsCommand) -> anyhow::Result<Ex
             println!("{token}");
         }
         PrincipalsAction::List => {
-            for p in service.principals().await? {
+            for p in service.principals(&operator()).await? {
                 let roles: Vec<&str> = p.roles.iter().map(|r| r.as_str()).collect();
                 let state = match (p.revoked_ms, p.expires_ms) {
                     (Some(at), _) => format!("revoked at {at} ms"),
@@ -105,9 +201,11 @@ pub async fn principals_command(command: PrincipalsCommand) -> anyhow::Result<Ex
             }
         }
         PrincipalsAction::Revoke { name } => {
-            service.revoke_principal(&name, ACTOR).await?;
+            service.revoke_principal(&operator(), &name).await?;
             println!("principal {name} revoked");
         }
+        // Issued above, from files: the database is not needed.
+        PrincipalsAction::ClientCert { .. } => {}
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }

@@ -1,18 +1,45 @@
-//! `serve`: the store, the use cases over it, both doors, the models loading behind them,
-//! image retention, and a clean stop on SIGTERM or Ctrl-C.
+//! `serve`: TLS (the operator's certificate, or a development one made on first start), the
+//! store, the use cases over it, the first administrator on a fresh database, both doors,
+//! the models loading behind them, image retention, and a clean stop on SIGTERM or Ctrl-C.
 
-use std::{process::ExitCode, sync::Arc, time::Duration};
+use std::{
+    io::Write,
+    os::unix::fs::OpenOptionsExt,
+    path::{Path, PathBuf},
+    process::ExitCode,
+    sync::Arc,
+    time::Duration,
+};
 
 use anyhow::Context;
-use xray_service::Service;
+use xray_customs::principal::Role;
+use xray_service::{
+    AccessSettings, Caller, Service, principals::NewPrincipal, throttle::ThrottleSettings,
+};
 use xray_store_sqlite::SqliteStore;
+use xray_tls::{DevPki, TlsFiles, dev_files, ensure_dev_pki};
 use xray_transport::{ServerConfig, serve};
+
+/// Where the first start writes the admin principal's token, in the data directory.
+pub const ADMIN_TOKEN_FILE: &str = "admin.token";
 
 use super::{ServeArgs, build_pipeline, image_limits};
 
-/// Refuses to listen beyond this machine without `--insecure-plaintext`: the ports have no
-/// TLS and no authentication yet. With it, says so once at start.
-fn exposure(args: &ServeArgs) -> anyhow::Result<()> {
+/// How the ports are served, as the flags and the data directory say.
+enum Transport {
+    /// `--tls-cert`: the operator's certificate.
+    Tls(TlsFiles),
+    /// No certificate given: the development one in DATA_DIR/tls (loopback only).
+    DevTls(DevPki),
+    /// `--insecure-plaintext`.
+    Plaintext,
+}
+
+/// Picks the transport and refuses to listen beyond this machine without a real
+/// certificate (the development one names only localhost) unless `--insecure-plaintext`
+/// says so; says which it is in one sentence.
+fn transport(args: &ServeArgs) -> anyhow::Result<Transport> {
+    let security = &args.security;
     let exposed: Vec<String> = [
         ("--grpc-addr", args.grpc_addr),
         ("--http-addr", args.http_addr),
@@ -21,30 +48,116 @@ fn exposure(args: &ServeArgs) -> anyhow::Result<()> {
     .filter(|(_, addr)| !addr.ip().is_loopback())
     .map(|(flag, addr)| format!("{flag} {addr}"))
     .collect();
-    if exposed.is_empty() {
-        return Ok(());
+    if security.insecure_plaintext {
+        if !exposed.is_empty() {
+            tracing::warn!(
+                addresses = %exposed.join(", "),
+                "serving beyond this machine without TLS (--insecure-plaintext): tokens, scans and images cross the network unencrypted"
+            );
+        }
+        println!(
+            "plaintext on both ports (--insecure-plaintext): tokens, scans and images are not encrypted"
+        );
+        return Ok(Transport::Plaintext);
     }
-    if !args.insecure_plaintext {
+    if let (Some(cert), Some(key)) = (&security.tls_cert, &security.tls_key) {
+        println!(
+            "TLS on both ports with {}{}",
+            cert.display(),
+            security
+                .tls_client_ca
+                .as_ref()
+                .map(|ca| format!(
+                    "; client certificates signed by {} are accepted",
+                    ca.display()
+                ))
+                .unwrap_or_default()
+        );
+        return Ok(Transport::Tls(TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+            client_ca: security.tls_client_ca.clone(),
+        }));
+    }
+    if !exposed.is_empty() {
         anyhow::bail!(
-            "{} is not a loopback address, and this server has no TLS and no authentication yet: anyone who reaches the port could send scans, read stored images and submit verdicts; listen on 127.0.0.1 (the default) behind a TLS-terminating, authenticating proxy, or pass --insecure-plaintext to accept the risk",
+            "{} is not a loopback address, and the development certificate names only localhost: give the server its own certificate (--tls-cert and --tls-key), or pass --insecure-plaintext to serve without TLS and accept the risk",
             exposed.join(" and ")
         );
     }
-    tracing::warn!(
-        addresses = %exposed.join(", "),
-        "listening beyond this machine without TLS or authentication (--insecure-plaintext)"
+    let dir = args.storage.data_dir.join("tls");
+    let pki = ensure_dev_pki(&dir).with_context(|| {
+        format!(
+            "cannot make the development certificate in {}",
+            dir.display()
+        )
+    })?;
+    println!(
+        "TLS on both ports with the development certificate {} (for localhost, {} by the development CA {}: clients trust that CA)",
+        pki.server_cert.display(),
+        if pki.created { "just made" } else { "made" },
+        pki.ca_cert.display()
     );
-    Ok(())
+    Ok(Transport::DevTls(pki))
+}
+
+/// On a database with no principal at all, makes `admin` and writes its token to
+/// DATA_DIR/admin.token (readable by the owner only), so that a fresh machine can be
+/// administered and tried at once.
+async fn first_admin(service: &Service, data_dir: &Path) -> anyhow::Result<Option<PathBuf>> {
+    let path = data_dir.join(ADMIN_TOKEN_FILE);
+    let operator = Caller::Operator("first-start".into());
+    if !service.principals(&operator).await?.is_empty() {
+        return Ok(path.exists().then_some(path));
+    }
+    let (_, token) = service
+        .add_principal(
+            &operator,
+            NewPrincipal {
+                name: "admin".into(),
+                roles: vec![Role::Admin],
+                portals: Vec::new(),
+                expires_after: None,
+            },
+        )
+        .await?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("cannot write the admin token to {}", path.display()))?;
+    writeln!(file, "{token}")?;
+    println!(
+        "first start: made principal admin; its token is in {} (readable only by you)",
+        path.display()
+    );
+    Ok(Some(path))
 }
 
 pub async fn serve_command(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    exposure(&args)?;
+    let transport = transport(&args)?;
+    let security = &args.security;
     let config = ServerConfig {
         grpc_addr: args.grpc_addr,
         stream_in_flight: args.stream_max_in_flight,
         http_addr: Some(args.http_addr),
         limits: image_limits(&args.images),
         shutdown_grace: Duration::from_secs(args.shutdown_grace),
+        tls: match &transport {
+            Transport::Tls(files) => Some(files.clone()),
+            Transport::DevTls(pki) => Some(dev_files(pki)),
+            Transport::Plaintext => None,
+        },
+        session_idle: Duration::from_secs(security.session_idle_secs),
+    };
+    let access = AccessSettings {
+        cache_ttl: Duration::from_secs(security.auth_cache_secs),
+        throttle: ThrottleSettings {
+            free_failures: security.auth_failures_free,
+            window: Duration::from_secs(security.auth_failure_window_secs),
+            max_delay: Duration::from_millis(security.auth_max_delay_ms),
+        },
     };
     let policy = args.risk.policy()?;
     let store = SqliteStore::open(&args.storage.data_dir).with_context(|| {
@@ -59,7 +172,19 @@ pub async fn serve_command(args: ServeArgs) -> anyhow::Result<ExitCode> {
         policy,
         args.storage.keep_images,
         image_limits(&args.images),
-    )?;
+    )?
+    .with_access(access);
+    if let (Some(token), Transport::DevTls(pki)) = (
+        first_admin(&service, &args.storage.data_dir).await?,
+        &transport,
+    ) {
+        println!(
+            "try: grpcurl -cacert {} -H \"authorization: Bearer $(cat {})\" localhost:{} grpc.health.v1.Health/Check",
+            pki.ca_cert.display(),
+            token.display(),
+            args.grpc_addr.port()
+        );
+    }
     if args.storage.image_retention_days > 0 {
         tokio::spawn(purge_images(
             service.clone(),

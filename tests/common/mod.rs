@@ -9,13 +9,82 @@ use std::{
     io::{BufRead, BufReader, Cursor},
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
-    sync::mpsc,
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        mpsc,
+    },
     time::Duration,
 };
 
 use image::{DynamicImage, ImageBuffer, ImageFormat, Rgb};
-use xray_load::Samples;
+use tonic::{service::interceptor::InterceptedService, transport::Channel};
+use xray_load::{Bearer, FetchAuth, Samples, Target};
 use xray_proto::{Detection, Scan, inspection_client::InspectionClient};
+
+/// A channel whose calls carry a bearer token.
+pub type Authed = InterceptedService<Channel, Bearer>;
+
+/// The roles of the principal the tests' clients call as (all but admin).
+pub const TEST_ROLES: [&str; 5] = [
+    "scanner",
+    "inspector",
+    "risk-system",
+    "supervisor",
+    "observer",
+];
+
+/// The portals its scans may name.
+pub const TEST_PORTALS: [&str; 11] = [
+    "portal-1",
+    "portal-2",
+    "portal-3",
+    "portal-4",
+    "portal-5",
+    "portal-6",
+    "portal-7",
+    "portal-8",
+    "portal-9",
+    "test-portal",
+    "load",
+];
+
+/// Makes a principal in the database of `data_dir` with `xray-screen principals add`;
+/// answers its token.
+pub fn add_principal(data_dir: &Path, name: &str, roles: &[&str], portals: &[&str]) -> String {
+    let mut command = Command::new(BIN);
+    command
+        .args(["principals", "--data-dir"])
+        .arg(data_dir)
+        .args(["add", "--name", name]);
+    for role in roles {
+        command.args(["--role", role]);
+    }
+    for portal in portals {
+        command.args(["--portal", portal]);
+    }
+    let out = command.output().expect("principals add runs");
+    assert!(
+        out.status.success(),
+        "principals add: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .expect("the token is printed")
+        .trim()
+        .to_string()
+}
+
+/// A principal name no other server of this test process uses.
+fn unique_name(prefix: &str) -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_xray-screen");
 
@@ -30,22 +99,38 @@ pub fn batching_fixtures_dir() -> PathBuf {
 }
 
 /// A running `xray-screen serve`, killed (SIGKILL) on drop. Unless the test names a
-/// `--data-dir`, its database is in a temporary folder of its own.
+/// `--data-dir`, its database is in a temporary folder of its own. Its clients call as a
+/// principal with every role but admin ([`TEST_ROLES`], [`TEST_PORTALS`]).
 pub struct Server {
     child: Child,
     _data: Option<tempfile::TempDir>,
+    pub data_dir: PathBuf,
     pub addr: String,
     /// Its `/metrics` URL.
     pub metrics_url: String,
+    /// The principal the clients call as, and its token.
+    pub principal: String,
+    pub token: String,
+    /// Both ports serve TLS with the development certificate in `data_dir/tls`.
+    pub tls: bool,
     /// The rest of its stdout lines.
     lines: mpsc::Receiver<String>,
 }
 
 impl Server {
-    /// Starts the server on 127.0.0.1:0 (gRPC and metrics) and waits until it says that its
-    /// models are ready.
+    /// Starts the server on 127.0.0.1:0 (gRPC and metrics, plaintext) and waits until it
+    /// says that its models are ready.
     pub fn start(models_dir: &Path, extra: &[&str]) -> Server {
-        let mut server = Server::spawn(models_dir, extra);
+        Server::start_with(models_dir, extra, false)
+    }
+
+    /// As [`Server::start`], with TLS on both ports (the development certificate).
+    pub fn start_tls(models_dir: &Path, extra: &[&str]) -> Server {
+        Server::start_with(models_dir, extra, true)
+    }
+
+    fn start_with(models_dir: &Path, extra: &[&str], tls: bool) -> Server {
+        let mut server = Server::spawn(models_dir, extra, tls);
         let addr = server
             .wait_for_line("listening on grpc://")
             .expect("server printed its address");
@@ -56,7 +141,7 @@ impl Server {
     /// Starts the server and returns as soon as it has bound its ports (models may still be
     /// loading; `addr` is the bound gRPC address).
     pub fn start_loading(models_dir: &Path, extra: &[&str]) -> Server {
-        let mut server = Server::spawn(models_dir, extra);
+        let mut server = Server::spawn(models_dir, extra, false);
         let line = server
             .wait_for_line("bound grpc://")
             .expect("server printed its bound address");
@@ -68,13 +153,27 @@ impl Server {
         server
     }
 
-    fn spawn(models_dir: &Path, extra: &[&str]) -> Server {
+    fn spawn(models_dir: &Path, extra: &[&str], tls: bool) -> Server {
         let data = (!extra.contains(&"--data-dir"))
             .then(|| tempfile::tempdir().expect("temporary data folder"));
+        let data_dir = match &data {
+            Some(dir) => dir.path().to_path_buf(),
+            None => extra
+                .iter()
+                .skip_while(|a| **a != "--data-dir")
+                .nth(1)
+                .map(PathBuf::from)
+                .expect("--data-dir has a value"),
+        };
+        let principal = unique_name("tester");
+        let token = add_principal(&data_dir, &principal, &TEST_ROLES, &TEST_PORTALS);
         let mut command = Command::new(BIN);
         command.arg("serve");
         if let Some(dir) = &data {
             command.arg("--data-dir").arg(dir.path());
+        }
+        if !tls {
+            command.arg("--insecure-plaintext");
         }
         let mut child = command
             .args(["--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"])
@@ -96,8 +195,12 @@ impl Server {
         let mut server = Server {
             child,
             _data: data,
+            data_dir,
             addr: String::new(),
             metrics_url: String::new(),
+            principal,
+            token,
+            tls,
             lines: rx,
         };
         let metrics = server
@@ -119,30 +222,60 @@ impl Server {
         }
     }
 
+    /// The development CA that signed the server's certificate.
+    pub fn ca_cert(&self) -> PathBuf {
+        self.data_dir.join("tls/ca.pem")
+    }
+
+    /// The server, called with `token` (None: anonymously).
+    pub fn target(&self, token: Option<&str>) -> Target {
+        Target {
+            address: self.url(),
+            token: token.map(str::to_string),
+            ca_cert: self.tls.then(|| self.ca_cert()),
+        }
+    }
+
     /// The server's metrics now.
     pub async fn metrics(&self) -> Samples {
-        Samples::scrape(&self.metrics_url)
+        let target = self.target(Some(&self.token));
+        let auth = FetchAuth {
+            token: target.token.clone(),
+            tls: self
+                .tls
+                .then(|| target.metrics_tls().expect("the development CA")),
+        };
+        Samples::scrape(&self.metrics_url, &auth)
             .await
             .expect("metrics page answers")
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
-    pub async fn channel(&self) -> tonic::transport::Channel {
-        tonic::transport::Endpoint::from_shared(self.url())
-            .expect("valid url")
-            .connect()
-            .await
-            .expect("connects")
+    /// A connection that sends no credential.
+    pub async fn raw_channel(&self) -> Channel {
+        self.target(None).channel().await.expect("connects")
     }
 
-    pub async fn client(&self) -> InspectionClient<tonic::transport::Channel> {
-        InspectionClient::connect(self.url())
-            .await
-            .expect("connects")
-            .max_decoding_message_size(64 << 20)
+    /// A connection whose calls carry `token`.
+    pub async fn channel_as(&self, token: &str) -> Authed {
+        let target = self.target(Some(token));
+        InterceptedService::new(
+            target.channel().await.expect("connects"),
+            target.bearer().expect("a token"),
+        )
+    }
+
+    /// A connection whose calls carry the test principal's token.
+    pub async fn channel(&self) -> Authed {
+        self.channel_as(&self.token).await
+    }
+
+    pub async fn client(&self) -> InspectionClient<Authed> {
+        InspectionClient::new(self.channel().await).max_decoding_message_size(64 << 20)
     }
 
     pub fn pid(&self) -> u32 {
@@ -153,6 +286,7 @@ impl Server {
     pub fn http_addr(&self) -> String {
         self.metrics_url
             .trim_start_matches("http://")
+            .trim_start_matches("https://")
             .trim_end_matches("/metrics")
             .to_string()
     }

@@ -18,11 +18,13 @@ use crate::{
 /// Who the audit log names for writes the service makes on its own.
 const SERVICE_ACTOR: &str = "service";
 
-/// Stores a declaration with the risk `assess` gives it, or reports the stored one.
+/// Stores a declaration with the risk `assess` gives it, or reports the stored one; the
+/// audit log names `actor`, the principal that registered it.
 pub fn register(
     uow: &mut dyn UnitOfWork,
     declaration: &Declaration,
     at_ms: i64,
+    actor: &str,
     assess: Assess<'_>,
 ) -> Result<Registration, StoreError> {
     if let Some(existing) = uow.declaration(&declaration.id)? {
@@ -48,7 +50,7 @@ pub fn register(
     let change = set_risk(uow, &mut state, assessment, None, "registered", at_ms)?;
     uow.append_audit(&NewAuditEntry {
         at_ms,
-        actor: "risk-management".into(),
+        actor: actor.into(),
         action: "declaration.registered".into(),
         declaration_id: declaration.id.clone(),
         scan_id: String::new(),
@@ -61,12 +63,13 @@ pub fn register(
     })
 }
 
-/// Stores a screened scan and its detections, then re-computes its declaration's risk.
-/// `DuplicateScan` when the scan id is taken, `UnknownDeclaration` when its declaration is
-/// not registered.
+/// Stores a screened scan and its detections, then re-computes its declaration's risk; the
+/// audit log names `actor`, the principal that sent it. `DuplicateScan` when the scan id is
+/// taken, `UnknownDeclaration` when its declaration is not registered.
 pub fn record_scan(
     uow: &mut dyn UnitOfWork,
     new: &NewScan,
+    actor: &str,
     assess: Assess<'_>,
 ) -> Result<RiskOutcome, StoreError> {
     let scan = &new.scan;
@@ -82,6 +85,7 @@ pub fn record_scan(
     uow.insert_scan(new)?;
     uow.append_audit(&scanner_entry(
         scan,
+        actor,
         "scan.stored",
         serde_json::json!({
             "model": scan.model,
@@ -168,11 +172,13 @@ impl ScanIdConflict {
 pub fn refuse_scan(
     uow: &mut dyn UnitOfWork,
     sent: &StoredScan,
+    actor: &str,
     stored: &StoredScan,
     conflict: ScanIdConflict,
 ) -> Result<u64, StoreError> {
     uow.append_audit(&scanner_entry(
         sent,
+        actor,
         "scan.refused",
         serde_json::json!({
             "reason": conflict.as_str(),
@@ -184,11 +190,16 @@ pub fn refuse_scan(
     ))
 }
 
-/// An audit entry about a scan, in the name of the scanner that sent it.
-fn scanner_entry(scan: &StoredScan, action: &str, details: serde_json::Value) -> NewAuditEntry {
+/// An audit entry about a scan, in the name of the principal that sent it.
+fn scanner_entry(
+    scan: &StoredScan,
+    actor: &str,
+    action: &str,
+    details: serde_json::Value,
+) -> NewAuditEntry {
     NewAuditEntry {
         at_ms: scan.received_ms,
-        actor: format!("scanner:{}", scan.portal_id),
+        actor: actor.into(),
         action: action.into(),
         declaration_id: scan.declaration_id.clone(),
         scan_id: scan.scan_id.clone(),
@@ -202,10 +213,11 @@ pub fn refuse_declaration(
     uow: &mut dyn UnitOfWork,
     sent: &Declaration,
     at_ms: i64,
+    actor: &str,
 ) -> Result<u64, StoreError> {
     uow.append_audit(&NewAuditEntry {
         at_ms,
-        actor: "risk-management".into(),
+        actor: actor.into(),
         action: "declaration.refused".into(),
         declaration_id: sent.id.clone(),
         scan_id: String::new(),

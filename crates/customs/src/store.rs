@@ -201,6 +201,9 @@ pub trait Store: Send + Sync {
 
     /// The principal whose token hashes to `token_sha256` (hex), active or not.
     fn principal_by_token(&self, token_sha256: &str) -> Result<Option<Principal>, StoreError>;
+
+    /// The principal named `name`, active or not (a client certificate names its principal).
+    fn principal_by_name(&self, name: &str) -> Result<Option<Principal>, StoreError>;
 }
 
 impl dyn Store + '_ {

@@ -41,21 +41,31 @@ pub struct CeilingArgs {
 /// `xray-screen load`.
 #[derive(Debug, Clone, Args)]
 pub struct LoadArgs {
-    /// The server's gRPC address.
+    /// The server's gRPC address (https:// for TLS; `serve` has TLS unless it runs with
+    /// --insecure-plaintext).
     #[arg(
         long,
         env = "XRAY_LOAD_TARGET",
-        default_value = "http://127.0.0.1:50051"
+        default_value = "https://localhost:50051"
     )]
     pub target: String,
     /// The server's metrics page, read before and after the run for the batch size it formed
-    /// (empty: not read).
+    /// (empty: not read; needs a token of an observer, supervisor or admin).
     #[arg(
         long,
         env = "XRAY_LOAD_METRICS_URL",
-        default_value = "http://127.0.0.1:8080/metrics"
+        default_value = "https://localhost:8080/metrics"
     )]
     pub metrics_url: String,
+    /// Bearer token sent with every call and scrape: a scanner's (with --declarations, one
+    /// bound to --portal, and a risk-system's role to register them), with observer to read
+    /// the metrics.
+    #[arg(long, env = "XRAY_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// The CA certificate to trust for https:// addresses (the development CA:
+    /// DATA_DIR/tls/ca.pem).
+    #[arg(long, env = "XRAY_CA_CERT", default_value = "var/tls/ca.pem")]
+    pub ca_cert: PathBuf,
     /// Concurrent clients (each a unary caller or a stream).
     #[arg(long, default_value_t = 16)]
     pub concurrency: usize,
@@ -90,6 +100,9 @@ pub struct LoadArgs {
     /// declaration, only screened).
     #[arg(long, default_value_t = 0)]
     pub declarations: usize,
+    /// The portal each scan names (the token's scanner must be bound to it).
+    #[arg(long, default_value = "load")]
+    pub portal: String,
     /// Deadline of each call in milliseconds (sent as grpc-timeout; unary only).
     #[arg(long)]
     pub timeout_ms: Option<u64>,
@@ -105,6 +118,17 @@ pub struct LoadArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+}
+
+impl LoadArgs {
+    /// The server and the credentials to call it with.
+    pub fn server(&self) -> crate::Target {
+        crate::Target {
+            address: self.target.clone(),
+            token: self.token.clone(),
+            ca_cert: Some(self.ca_cert.clone()),
+        }
+    }
 }
 
 fn parse_size(s: &str) -> Result<(u32, u32), String> {

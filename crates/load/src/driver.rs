@@ -17,7 +17,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Code, Request, transport::Channel};
 
 use super::{
-    LoadArgs, LoadMode, LoadPriority, LoadReport, Samples,
+    Bearer, FetchAuth, LoadArgs, LoadMode, LoadPriority, LoadReport, Samples, Target,
     ceiling::measure_ceiling,
     images::{self, LoadImage},
     report::{Latency, ServerView},
@@ -28,13 +28,12 @@ use xray_proto::{
 };
 
 /// Registers `count` example declarations `load-0`, `load-1`, ... (kept when already there).
-async fn register_declarations(target: &str, count: usize) -> anyhow::Result<Vec<String>> {
+async fn register_declarations(target: &Target, count: usize) -> anyhow::Result<Vec<String>> {
     if count == 0 {
         return Ok(Vec::new());
     }
-    let mut client = DeclarationsClient::connect(target.to_string())
-        .await
-        .with_context(|| format!("cannot connect to {target}"))?;
+    let mut client =
+        DeclarationsClient::with_interceptor(target.channel().await?, target.bearer()?);
     let mut ids = Vec::with_capacity(count);
     for i in 0..count {
         let id = format!("load-{i}");
@@ -69,6 +68,8 @@ type Outcome = (Duration, Code);
 struct Plan {
     images: Vec<LoadImage>,
     model: Option<String>,
+    /// The portal every scan names.
+    portal: String,
     priority: proto::Priority,
     timeout: Option<Duration>,
     end: Option<Instant>,
@@ -115,6 +116,7 @@ impl Plan {
                 image.name.chars().take(64).collect::<String>()
             ),
             declaration_id,
+            portal_id: self.portal.clone(),
             image: image.bytes.clone(),
             model: self.model.clone(),
             priority: self.priority as i32,
@@ -153,7 +155,16 @@ pub async fn run_load(args: &LoadArgs) -> anyhow::Result<LoadReport> {
         None
     };
 
-    let declarations = register_declarations(&args.target, args.declarations).await?;
+    let target = args.server();
+    let fetch_auth = FetchAuth {
+        token: args.token.clone(),
+        tls: if args.metrics_url.starts_with("https://") {
+            Some(target.metrics_tls()?)
+        } else {
+            None
+        },
+    };
+    let declarations = register_declarations(&target, args.declarations).await?;
     let run = if declarations.is_empty() {
         String::new()
     } else {
@@ -162,12 +173,13 @@ pub async fn run_load(args: &LoadArgs) -> anyhow::Result<LoadReport> {
             .map_or(0, |d| d.as_millis());
         format!("{now}-")
     };
-    let before = scrape(&args.metrics_url).await;
+    let before = scrape(&args.metrics_url, &fetch_auth).await;
     let plan = Arc::new(Plan {
         declarations,
         run,
         images,
         model: args.model.clone(),
+        portal: args.portal.clone(),
         priority: match args.priority {
             LoadPriority::Live => proto::Priority::Live,
             LoadPriority::Backoffice => proto::Priority::Backoffice,
@@ -192,17 +204,16 @@ pub async fn run_load(args: &LoadArgs) -> anyhow::Result<LoadReport> {
     let started = Instant::now();
     let mut clients = tokio::task::JoinSet::new();
     for _ in 0..args.concurrency.max(1) {
-        let channel = tonic::transport::Endpoint::from_shared(args.target.clone())
-            .with_context(|| format!("{} is not a valid address", args.target))?
-            .connect()
-            .await
-            .with_context(|| format!("cannot connect to {}", args.target))?;
-        let plan = Arc::clone(&plan);
+        let channel = target.channel().await?;
+        let (plan, bearer) = (Arc::clone(&plan), target.bearer()?);
         match args.mode {
-            LoadMode::Unary => clients.spawn(unary_client(channel, plan)),
-            LoadMode::Stream => {
-                clients.spawn(stream_client(channel, plan, args.stream_depth.max(1)))
-            }
+            LoadMode::Unary => clients.spawn(unary_client(channel, bearer, plan)),
+            LoadMode::Stream => clients.spawn(stream_client(
+                channel,
+                bearer,
+                plan,
+                args.stream_depth.max(1),
+            )),
         };
     }
     let ticker = {
@@ -228,7 +239,7 @@ pub async fn run_load(args: &LoadArgs) -> anyhow::Result<LoadReport> {
     let seconds = started.elapsed().as_secs_f64();
     ticker.abort();
     progress.finish_and_clear();
-    let after = scrape(&args.metrics_url).await;
+    let after = scrape(&args.metrics_url, &fetch_auth).await;
 
     let mut latencies = Vec::new();
     let mut errors = BTreeMap::new();
@@ -287,11 +298,11 @@ fn progress_bar(args: &LoadArgs) -> ProgressBar {
     bar
 }
 
-async fn scrape(url: &str) -> Option<Samples> {
+async fn scrape(url: &str, auth: &FetchAuth) -> Option<Samples> {
     if url.is_empty() {
         return None;
     }
-    match Samples::scrape(url).await {
+    match Samples::scrape(url, auth).await {
         Ok(samples) => Some(samples),
         Err(e) => {
             eprintln!("warning: cannot read the server's metrics ({e:#}); no batch sizes");
@@ -311,8 +322,13 @@ fn server_view(before: &Samples, after: &Samples, model: Option<&str>) -> Server
     }
 }
 
-async fn unary_client(channel: Channel, plan: Arc<Plan>) -> anyhow::Result<Vec<Outcome>> {
-    let mut client = InspectionClient::new(channel).max_decoding_message_size(64 << 20);
+async fn unary_client(
+    channel: Channel,
+    bearer: Bearer,
+    plan: Arc<Plan>,
+) -> anyhow::Result<Vec<Outcome>> {
+    let mut client =
+        InspectionClient::with_interceptor(channel, bearer).max_decoding_message_size(64 << 20);
     let mut outcomes = Vec::new();
     while let Some(scan) = plan.next_paced_scan().await {
         let mut request = Request::new(scan);
@@ -332,10 +348,12 @@ async fn unary_client(channel: Channel, plan: Arc<Plan>) -> anyhow::Result<Vec<O
 
 async fn stream_client(
     channel: Channel,
+    bearer: Bearer,
     plan: Arc<Plan>,
     depth: usize,
 ) -> anyhow::Result<Vec<Outcome>> {
-    let mut client = InspectionClient::new(channel).max_decoding_message_size(64 << 20);
+    let mut client =
+        InspectionClient::with_interceptor(channel, bearer).max_decoding_message_size(64 << 20);
     let (scans, outbound) = mpsc::channel::<Scan>(depth);
     let in_flight = Arc::new(Semaphore::new(depth));
     let sent_at: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();

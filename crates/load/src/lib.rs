@@ -5,6 +5,7 @@
 
 mod args;
 mod ceiling;
+mod connect;
 mod driver;
 mod images;
 mod report;
@@ -12,6 +13,7 @@ mod scrape;
 
 pub use args::{CeilingArgs, LoadArgs, LoadMode, LoadPriority};
 pub use ceiling::{Ceiling, CeilingPoint, measure_ceiling};
+pub use connect::{Bearer, Target};
 pub use driver::run_load;
 pub use report::LoadReport;
-pub use scrape::{Samples, fetch};
+pub use scrape::{FetchAuth, Samples, fetch};

@@ -1,27 +1,73 @@
-//! Reading a server's `/metrics` page: a plain HTTP/1.0 GET (no client library needed for
-//! one page on loopback or a LAN) and a parser for the sample lines of the text format.
+//! Reading a server's `/metrics` page: an HTTP/1.0 GET, plain or over TLS, with a bearer
+//! token (no client library needed for one page on loopback or a LAN), and a parser for
+//! the sample lines of the text format.
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, sync::Arc};
 
 use anyhow::{Context, bail};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use xray_tls::tokio_rustls::{TlsConnector, rustls};
 
-/// Fetches `url` (`http://HOST:PORT/PATH`) and returns the body.
-pub async fn fetch(url: &str) -> anyhow::Result<String> {
-    let rest = url
-        .strip_prefix("http://")
-        .with_context(|| format!("{url}: only http:// URLs are supported"))?;
+/// How to fetch a page: the token to send and, for `https://`, the TLS client config.
+#[derive(Debug, Clone, Default)]
+pub struct FetchAuth {
+    pub token: Option<String>,
+    pub tls: Option<Arc<rustls::ClientConfig>>,
+}
+
+async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    request: &str,
+) -> anyhow::Result<Vec<u8>> {
+    stream.write_all(request.as_bytes()).await?;
+    let mut response = Vec::new();
+    // A server may close a TLS connection without close_notify once it has answered.
+    match stream.read_to_end(&mut response).await {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !response.is_empty() => {}
+        Err(e) => return Err(e.into()),
+    }
+    Ok(response)
+}
+
+/// Fetches `url` (`http://HOST:PORT/PATH` or `https://...`) and returns the body.
+pub async fn fetch(url: &str, auth: &FetchAuth) -> anyhow::Result<String> {
+    let (tls, rest) = match (url.strip_prefix("http://"), url.strip_prefix("https://")) {
+        (Some(rest), _) => (false, rest),
+        (_, Some(rest)) => (true, rest),
+        _ => bail!("{url}: only http:// and https:// URLs are supported"),
+    };
     let (host, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/metrics"),
     };
-    let mut stream = tokio::net::TcpStream::connect(host)
+    let stream = tokio::net::TcpStream::connect(host)
         .await
         .with_context(|| format!("cannot connect to {host} for {url}"))?;
-    let request = format!("GET {path} HTTP/1.0\r\nHost: {host}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await?;
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).await?;
+    let authorization = auth
+        .token
+        .as_ref()
+        .map(|t| format!("Authorization: Bearer {}\r\n", t.trim()))
+        .unwrap_or_default();
+    let request =
+        format!("GET {path} HTTP/1.0\r\nHost: {host}\r\n{authorization}Connection: close\r\n\r\n");
+    let response = if tls {
+        let config = auth
+            .tls
+            .clone()
+            .with_context(|| format!("{url}: an https:// page needs a CA to trust"))?;
+        let name = host.rsplit_once(':').map_or(host, |(name, _)| name);
+        let name =
+            rustls::pki_types::ServerName::try_from(name.trim_matches(['[', ']']).to_string())
+                .with_context(|| format!("{url}: {name} is not a host name"))?;
+        let stream = TlsConnector::from(config)
+            .connect(name, stream)
+            .await
+            .with_context(|| format!("TLS handshake with {host} failed"))?;
+        exchange(stream, &request).await?
+    } else {
+        exchange(stream, &request).await?
+    };
     let text = String::from_utf8(response).context("the metrics page is not UTF-8")?;
     let (head, body) = text
         .split_once("\r\n\r\n")
@@ -63,8 +109,8 @@ impl Samples {
     }
 
     /// Fetches and parses `url`.
-    pub async fn scrape(url: &str) -> anyhow::Result<Self> {
-        Ok(Self::parse(&fetch(url).await?))
+    pub async fn scrape(url: &str, auth: &FetchAuth) -> anyhow::Result<Self> {
+        Ok(Self::parse(&fetch(url, auth).await?))
     }
 
     /// The sum of every series of metric `name` whose labels include each `key="value"` of

@@ -103,6 +103,15 @@ pub struct ConflictLabels {
     pub reason: String,
 }
 
+/// Labels of `xray_auth_failures_total`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct AuthFailureLabels {
+    /// The door the attempt came through (grpc, http).
+    pub door: String,
+    /// Why it failed (missing, malformed, unknown, expired, revoked, certificate).
+    pub reason: String,
+}
+
 /// Labels of `xray_model_instance_info`.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct InstanceLabels {
@@ -153,6 +162,8 @@ pub struct Metrics {
     pub scan_conflicts: Family<ConflictLabels, Counter>,
     /// Registrations refused because their id is registered with other content.
     pub declaration_conflicts: Counter,
+    /// Calls refused because their credential was not accepted, by door and reason.
+    pub auth_failures: Family<AuthFailureLabels, Counter>,
 }
 
 fn seconds_histogram() -> Histogram {
@@ -189,6 +200,7 @@ impl Metrics {
             store_write_seconds: seconds_histogram(),
             scan_conflicts: Family::default(),
             declaration_conflicts: Counter::default(),
+            auth_failures: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -296,6 +308,11 @@ impl Metrics {
             "Registrations refused because their declaration id is registered with other content",
             metrics.declaration_conflicts.clone(),
         );
+        registry.register(
+            "xray_auth_failures",
+            "Calls refused because their credential was missing, malformed, unknown, expired or revoked, by door and reason",
+            metrics.auth_failures.clone(),
+        );
         Metrics {
             registry,
             ..metrics
@@ -345,6 +362,16 @@ impl Metrics {
     pub fn scan_conflict(&self, reason: &str) {
         self.scan_conflicts
             .get_or_create(&ConflictLabels {
+                reason: reason.to_string(),
+            })
+            .inc();
+    }
+
+    /// Counts one call refused for its credential.
+    pub fn auth_failure(&self, door: &str, reason: &str) {
+        self.auth_failures
+            .get_or_create(&AuthFailureLabels {
+                door: door.to_string(),
                 reason: reason.to_string(),
             })
             .inc();

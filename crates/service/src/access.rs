@@ -1,10 +1,34 @@
 //! The access policy: which roles may make each call of every front door, in one table, and
-//! the one check of a principal against it. (The doors will ask it for every call and route
-//! once they authenticate their callers.)
+//! the one check of a caller against it. Every use case starts with it, so a door cannot
+//! forget it: the door authenticates its caller ([`crate::authentication`]) and hands the
+//! [`Caller`] over with the request.
 
 use xray_customs::principal::{Principal, Role};
 
 use crate::Error;
+
+/// Who makes a call, as its door authenticated it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Caller {
+    /// No credential was presented: only refusals with UNAUTHENTICATED.
+    Anonymous,
+    /// A principal that proved itself with a bearer token or a client certificate.
+    Principal(Principal),
+    /// Someone at this machine's command line (`xray-screen principals`), whose authority
+    /// is access to the data directory: it may manage principals and nothing else.
+    Operator(String),
+}
+
+impl Caller {
+    /// The name the audit log gives this caller.
+    pub fn name(&self) -> &str {
+        match self {
+            Caller::Anonymous => "anonymous",
+            Caller::Principal(p) => &p.name,
+            Caller::Operator(name) => name,
+        }
+    }
+}
 
 /// Everything a caller can ask of the service, whatever the door.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -85,34 +109,61 @@ impl Call {
     }
 }
 
-/// Whether `principal` may make `call`; PERMISSION_DENIED names the roles that may.
-pub fn authorize(principal: &Principal, call: Call) -> Result<(), Error> {
+fn role_list(roles: &[Role]) -> String {
+    roles
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
+
+/// Whether `caller` may make `call`; answers the name the audit log gives it.
+/// UNAUTHENTICATED for an anonymous caller and PERMISSION_DENIED for a principal without the
+/// role, each naming the roles that may.
+pub fn authorize(caller: &Caller, call: Call) -> Result<&str, Error> {
     let allowed = call.roles();
-    if principal.roles.iter().any(|r| allowed.contains(r)) {
-        return Ok(());
+    match caller {
+        Caller::Anonymous => Err(Error::Unauthenticated(format!(
+            "{} needs a principal with the role {}: send `authorization: Bearer <token>` (an administrator makes one with `xray-screen principals add`) or a client certificate",
+            call.as_str(),
+            role_list(allowed)
+        ))),
+        Caller::Principal(principal) if principal.roles.iter().any(|r| allowed.contains(r)) => {
+            Ok(&principal.name)
+        }
+        Caller::Principal(principal) => Err(Error::PermissionDenied(format!(
+            "principal {} may not make this call ({}): it needs the role {}",
+            principal.name,
+            call.as_str(),
+            role_list(allowed)
+        ))),
+        Caller::Operator(name) if call == Call::ManagePrincipals => Ok(name),
+        Caller::Operator(name) => Err(Error::PermissionDenied(format!(
+            "{name} at the command line may only manage principals, not make this call ({})",
+            call.as_str()
+        ))),
     }
-    Err(Error::PermissionDenied(format!(
-        "principal {} may not make this call ({}): it needs the role {}",
-        principal.name,
-        call.as_str(),
-        allowed
-            .iter()
-            .map(|r| r.as_str())
-            .collect::<Vec<_>>()
-            .join(" or ")
-    )))
 }
 
 /// Whether a scanner may send a scan that names `portal_id`: only for its own portals.
-pub fn authorize_portal(principal: &Principal, portal_id: &str) -> Result<(), Error> {
-    authorize(principal, Call::SendScans)?;
-    if principal.portals.iter().any(|p| p == portal_id) {
-        return Ok(());
+pub fn authorize_portal<'c>(caller: &'c Caller, portal_id: &str) -> Result<&'c str, Error> {
+    let name = authorize(caller, Call::SendScans)?;
+    let portals: &[String] = match caller {
+        Caller::Principal(p) => &p.portals,
+        _ => &[],
+    };
+    if portals.iter().any(|p| p == portal_id) {
+        return Ok(name);
+    }
+    if portal_id.is_empty() {
+        return Err(Error::PermissionDenied(format!(
+            "portal_id is empty: principal {name} must name the portal of each scan ({})",
+            portals.join(", ")
+        )));
     }
     Err(Error::PermissionDenied(format!(
-        "principal {} may send scans only for its portals ({}), not for {portal_id:?}",
-        principal.name,
-        principal.portals.join(", ")
+        "principal {name} may send scans only for its portals ({}), not for {portal_id:?}",
+        portals.join(", ")
     )))
 }
 
@@ -120,8 +171,8 @@ pub fn authorize_portal(principal: &Principal, portal_id: &str) -> Result<(), Er
 mod tests {
     use super::*;
 
-    fn with(role: Role) -> Principal {
-        Principal {
+    fn with(role: Role) -> Caller {
+        Caller::Principal(Principal {
             name: format!("a-{role}"),
             roles: vec![role],
             portals: if role == Role::Scanner {
@@ -132,7 +183,7 @@ mod tests {
             created_ms: 0,
             expires_ms: None,
             revoked_ms: None,
-        }
+        })
     }
 
     /// The whole table, every call for every role: `X` allowed, `.` refused.
@@ -156,7 +207,8 @@ mod tests {
         assert_eq!(table.len(), Call::ALL.len());
         for (call, row) in table {
             for (role, mark) in Role::ALL.into_iter().zip(row.chars()) {
-                let decision = authorize(&with(role), call);
+                let caller = with(role);
+                let decision = authorize(&caller, call);
                 match mark {
                     'X' => assert!(decision.is_ok(), "{role} {call:?}: {decision:?}"),
                     _ => {
@@ -178,9 +230,28 @@ mod tests {
             e.to_string().contains("only for its portals (portal-3)"),
             "{e}"
         );
-        let e = authorize_portal(&with(Role::Inspector), "portal-3").expect_err("no role");
+        let inspector = with(Role::Inspector);
+        let e = authorize_portal(&inspector, "portal-3").expect_err("no role");
         assert!(e.to_string().contains("needs the role scanner"), "{e}");
-        let e = authorize(&with(Role::Observer), Call::ListFlagged).expect_err("observer");
+        let observer = with(Role::Observer);
+        let e = authorize(&observer, Call::ListFlagged).expect_err("observer");
         assert!(e.to_string().contains("inspector or supervisor"), "{e}");
+    }
+
+    #[test]
+    fn anonymous_callers_are_unauthenticated_and_operators_only_manage_principals() {
+        for call in Call::ALL {
+            let e = authorize(&Caller::Anonymous, call).expect_err("anonymous");
+            assert_eq!(e.kind(), crate::ErrorKind::Unauthenticated);
+            assert!(e.to_string().contains("authorization: Bearer"), "{e}");
+            let operator = Caller::Operator("local:root".into());
+            let decision = authorize(&operator, call);
+            if call == Call::ManagePrincipals {
+                assert_eq!(decision.ok(), Some("local:root"));
+            } else {
+                let e = decision.expect_err("operator");
+                assert_eq!(e.kind(), crate::ErrorKind::PermissionDenied);
+            }
+        }
     }
 }

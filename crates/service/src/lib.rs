@@ -12,12 +12,14 @@
 //! the commit; risk changes are announced to the feed after it.
 
 pub mod access;
+pub mod authentication;
 pub mod declarations;
 mod error;
 pub mod feed;
 pub mod principals;
 pub mod review;
 pub mod screening;
+pub mod throttle;
 
 use std::sync::{Arc, OnceLock};
 
@@ -29,10 +31,13 @@ use xray_customs::{
 use xray_engine::{imaging::ImageLimits, pipeline::Pipeline};
 use xray_metrics::metrics;
 
+pub use access::{Call, Caller};
+pub use authentication::{AccessSettings, Credential};
 pub use error::{Error, ErrorKind};
 pub use review::ReviewEvent;
 pub use screening::KeepImages;
 
+use authentication::Authenticator;
 use feed::RiskFeed;
 
 /// Review events buffered per listener before the slowest one is told to reload.
@@ -60,6 +65,7 @@ pub struct Service {
     events: broadcast::Sender<ReviewEvent>,
     /// Turns true when the server begins to shut down.
     stopping: Arc<watch::Sender<bool>>,
+    authenticator: Arc<Authenticator>,
 }
 
 impl Service {
@@ -84,7 +90,16 @@ impl Service {
             limits,
             ready: Arc::default(),
             events: broadcast::channel(REVIEW_EVENT_BUFFER).0,
+            authenticator: Arc::default(),
         })
+    }
+
+    /// The same use cases, authenticating callers with `settings`.
+    pub fn with_access(self, settings: AccessSettings) -> Self {
+        Self {
+            authenticator: Arc::new(Authenticator::new(settings)),
+            ..self
+        }
     }
 
     /// Called once the models are loaded and warmed up: reads each model's taxonomy, then

@@ -1,6 +1,6 @@
 //! Managing principals: each is made with a long random bearer token that is shown once and
-//! kept only as its SHA-256; revoking one refuses its token from then on. (Checking a call's
-//! token and roles against the access policy builds on this.)
+//! kept only as its SHA-256; revoking one refuses its token (and its client certificate)
+//! from then on. Checking a call's credential is [`crate::authentication`]'s.
 
 use sha2::{Digest, Sha256};
 use xray_customs::{
@@ -9,7 +9,10 @@ use xray_customs::{
     principal::{Principal, Role, validate},
 };
 
-use crate::{Error, Service};
+use crate::{
+    Error, Service,
+    access::{Call, Caller, authorize},
+};
 
 /// Random bytes in a token (hex-encoded after its prefix).
 const TOKEN_BYTES: usize = 32;
@@ -23,8 +26,8 @@ pub struct NewPrincipal {
     pub name: String,
     pub roles: Vec<Role>,
     pub portals: Vec<String>,
-    /// Days until its token is refused; None: it does not expire.
-    pub expires_days: Option<u32>,
+    /// How long until its credentials are refused; None: they do not expire.
+    pub expires_after: Option<std::time::Duration>,
 }
 
 /// The hex SHA-256 of a token, as the store keeps it.
@@ -46,9 +49,10 @@ impl Service {
     /// Makes a principal; answers it with its token, which nothing keeps: show it once.
     pub async fn add_principal(
         &self,
+        caller: &Caller,
         new: NewPrincipal,
-        actor: &str,
     ) -> Result<(Principal, String), Error> {
+        let actor = authorize(caller, Call::ManagePrincipals)?.to_string();
         let created_ms = now_ms();
         let mut roles = new.roles;
         roles.sort();
@@ -58,14 +62,14 @@ impl Service {
             roles,
             portals: new.portals,
             created_ms,
-            expires_ms: new
-                .expires_days
-                .map(|d| created_ms + i64::from(d) * 86_400_000),
+            expires_ms: new.expires_after.map(|d| {
+                created_ms.saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+            }),
             revoked_ms: None,
         };
         validate(&principal).map_err(Error::Invalid)?;
         let token = new_token()?;
-        let (stored, hash, actor) = (principal.clone(), token_hash(&token), actor.to_string());
+        let (stored, hash) = (principal.clone(), token_hash(&token));
         self.blocking(move |store| {
             store.transaction(|uow| {
                 Ok::<_, Error>(ledger::add_principal(uow, &stored, &hash, &actor)?)
@@ -76,33 +80,30 @@ impl Service {
     }
 
     /// Every principal, by name (no token is kept to show).
-    pub async fn principals(&self) -> Result<Vec<Principal>, Error> {
+    pub async fn principals(&self, caller: &Caller) -> Result<Vec<Principal>, Error> {
+        authorize(caller, Call::ManagePrincipals)?;
         self.blocking(|store| Ok(store.principals()?)).await
     }
 
     /// Revokes a principal: its token is refused from now on.
-    pub async fn revoke_principal(&self, name: &str, actor: &str) -> Result<(), Error> {
-        let (name, actor) = (name.to_string(), actor.to_string());
-        self.blocking(move |store| {
-            let revoked = store.transaction(|uow| {
-                Ok::<_, Error>(ledger::revoke_principal(uow, &name, now_ms(), &actor)?)
-            })?;
-            if revoked {
-                Ok(())
-            } else {
-                Err(Error::UnknownPrincipal(name))
-            }
-        })
-        .await
-    }
-
-    /// The active principal a token belongs to (None: unknown, expired or revoked).
-    pub async fn principal_for_token(&self, token: &str) -> Result<Option<Principal>, Error> {
-        let hash = token_hash(token);
-        let found = self
-            .blocking(move |store| Ok(store.principal_by_token(&hash)?))
-            .await?;
-        Ok(found.filter(|p| p.is_active(now_ms())))
+    pub async fn revoke_principal(&self, caller: &Caller, name: &str) -> Result<(), Error> {
+        let actor = authorize(caller, Call::ManagePrincipals)?.to_string();
+        let name = name.to_string();
+        let revoked = self
+            .blocking(move |store| {
+                let revoked = store.transaction(|uow| {
+                    Ok::<_, Error>(ledger::revoke_principal(uow, &name, now_ms(), &actor)?)
+                })?;
+                if revoked {
+                    Ok(())
+                } else {
+                    Err(Error::UnknownPrincipal(name))
+                }
+            })
+            .await;
+        // This process's cache must not outlive the revocation.
+        self.authenticator.forget();
+        revoked
     }
 }
 
@@ -115,10 +116,9 @@ mod tests {
     use xray_store_sqlite::SqliteStore;
 
     use super::*;
-    use crate::KeepImages;
+    use crate::{Credential, KeepImages};
 
-    #[tokio::test]
-    async fn a_token_finds_its_principal_until_it_is_revoked() {
+    fn service() -> (tempfile::TempDir, Service) {
         let dir = tempfile::tempdir().expect("tmp");
         let store = SqliteStore::open(dir.path()).expect("store");
         let service = Service::new(
@@ -128,42 +128,113 @@ mod tests {
             ImageLimits::default(),
         )
         .expect("service");
+        (dir, service)
+    }
+
+    fn new(name: &str, role: Role, expires_after: Option<std::time::Duration>) -> NewPrincipal {
+        NewPrincipal {
+            name: name.into(),
+            roles: vec![role, role],
+            portals: Vec::new(),
+            expires_after,
+        }
+    }
+
+    async fn who(service: &Service, credential: Credential) -> Result<String, Error> {
+        Ok(service
+            .authenticate(credential, None, "test")
+            .await?
+            .name()
+            .to_string())
+    }
+
+    #[tokio::test]
+    async fn a_token_finds_its_principal_until_it_is_revoked_or_expires() {
+        let (_dir, service) = service();
+        let admin = Caller::Operator("local:test".into());
         let (made, token) = service
-            .add_principal(
-                NewPrincipal {
-                    name: "risk-1".into(),
-                    roles: vec![Role::RiskSystem, Role::RiskSystem],
-                    portals: Vec::new(),
-                    expires_days: None,
-                },
-                "test",
-            )
+            .add_principal(&admin, new("risk-1", Role::RiskSystem, None))
             .await
             .expect("added");
         assert_eq!(made.roles, [Role::RiskSystem]);
-        let found = service.principal_for_token(&token).await.expect("lookup");
-        assert_eq!(found.as_ref().map(|p| p.name.as_str()), Some("risk-1"));
-        assert!(
-            service
-                .principal_for_token("xst_00")
-                .await
-                .expect("lookup")
-                .is_none()
+        assert_eq!(
+            who(&service, Credential::Bearer(token.clone())).await.ok(),
+            Some("risk-1".into())
         );
+        assert_eq!(
+            who(&service, Credential::Certificate("risk-1".into()))
+                .await
+                .ok(),
+            Some("risk-1".into())
+        );
+        assert_eq!(
+            who(&service, Credential::None).await.ok(),
+            Some("anonymous".into())
+        );
+        for (credential, words) in [
+            (Credential::Bearer("xst_00".into()), "not known"),
+            (Credential::Bearer("hunter2".into()), "start with xst_"),
+            (Credential::Certificate("gate-9".into()), "does not exist"),
+            (Credential::Malformed("bad header"), "bad header"),
+        ] {
+            let e = who(&service, credential).await.expect_err(words);
+            assert_eq!(e.kind(), crate::ErrorKind::Unauthenticated);
+            assert!(e.to_string().contains(words), "{e}");
+            assert!(!e.to_string().contains("hunter2"), "{e}");
+        }
         service
-            .revoke_principal("risk-1", "test")
+            .revoke_principal(&admin, "risk-1")
             .await
             .expect("revoked");
-        assert!(
-            service
-                .principal_for_token(&token)
-                .await
-                .expect("lookup")
-                .is_none()
-        );
+        let e = who(&service, Credential::Bearer(token))
+            .await
+            .expect_err("revoked");
+        assert!(e.to_string().contains("risk-1 was revoked"), "{e}");
         assert!(matches!(
-            service.revoke_principal("risk-1", "test").await,
+            service.revoke_principal(&admin, "risk-1").await,
             Err(Error::UnknownPrincipal(_))
         ));
+
+        let brief = Some(std::time::Duration::from_millis(1));
+        let (_, token) = service
+            .add_principal(&admin, new("insp-1", Role::Inspector, brief))
+            .await
+            .expect("added");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        let e = who(&service, Credential::Bearer(token))
+            .await
+            .expect_err("expired");
+        assert!(e.to_string().contains("has expired"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn only_administrators_and_operators_manage_principals() {
+        let (_dir, service) = service();
+        let operator = Caller::Operator("local:test".into());
+        let (_, token) = service
+            .add_principal(&operator, new("boss", Role::Admin, None))
+            .await
+            .expect("added");
+        let admin = service
+            .authenticate(Credential::Bearer(token), None, "test")
+            .await
+            .expect("admin");
+        let (inspector, _) = service
+            .add_principal(&admin, new("insp-2", Role::Inspector, None))
+            .await
+            .expect("added by an admin");
+        let e = service
+            .principals(&Caller::Principal(inspector))
+            .await
+            .expect_err("an inspector lists no principals");
+        assert_eq!(e.kind(), crate::ErrorKind::PermissionDenied);
+        let names: Vec<String> = service
+            .principals(&admin)
+            .await
+            .expect("listed")
+            .into_iter()
+            .map(|p| p.name)
+            .collect();
+        assert_eq!(names, ["boss", "insp-2"]);
     }
 }

@@ -19,10 +19,12 @@ pub use xray_customs::{
     store::{AuditEntry, ClassAccuracy, FlaggedScan},
 };
 
-use crate::{Error, Service};
+use crate::{
+    Error, Service,
+    access::{Call, Caller, authorize},
+};
 
-/// Longest inspector id and comment, in bytes.
-const MAX_INSPECTOR_ID_BYTES: usize = 128;
+/// Longest comment, in bytes.
 const MAX_COMMENT_BYTES: usize = 4096;
 
 /// Most flagged scans one page lists.
@@ -57,6 +59,7 @@ pub struct Verdict {
     pub scan_id: String,
     pub detections: Vec<(u32, DetectionVerdict)>,
     pub decision: Option<ScanDecision>,
+    /// Who the caller says it is: empty, or the authenticated principal's name.
     pub inspector_id: String,
     pub comment: String,
 }
@@ -117,10 +120,12 @@ impl Service {
     /// [`MAX_FLAGGED_PAGE`].
     pub async fn flagged(
         &self,
+        caller: &Caller,
         filter: FlaggedFilter,
         offset: usize,
         limit: usize,
     ) -> Result<FlaggedPage, Error> {
+        authorize(caller, Call::ListFlagged)?;
         let limit = limit.clamp(1, MAX_FLAGGED_PAGE);
         let query = FlaggedQuery {
             channel: filter.channel,
@@ -145,7 +150,13 @@ impl Service {
     }
 
     /// A stored scan, its image (when asked for and kept) and its declaration.
-    pub async fn scan_record(&self, scan_id: &str, with_image: bool) -> Result<ScanRecord, Error> {
+    pub async fn scan_record(
+        &self,
+        caller: &Caller,
+        scan_id: &str,
+        with_image: bool,
+    ) -> Result<ScanRecord, Error> {
+        authorize(caller, Call::ReadScan)?;
         let scan_id = scan_id.to_string();
         self.blocking(move |store| {
             let scan = store
@@ -172,10 +183,11 @@ impl Service {
     /// else (TIFF, raw, 16-bit) rendered to PNG, dual-energy data through `palette`.
     pub async fn display_image(
         &self,
+        caller: &Caller,
         scan_id: &str,
         palette: PaletteName,
     ) -> Result<DisplayImage, Error> {
-        let record = self.scan_record(scan_id, true).await?;
+        let record = self.scan_record(caller, scan_id, true).await?;
         let image = record
             .image
             .ok_or_else(|| Error::ImageNotKept(scan_id.to_string()))?;
@@ -232,14 +244,27 @@ impl Service {
     }
 
     /// Records a verdict; answers the declaration after it and the audit entry's number.
-    pub async fn submit_verdict(&self, verdict: Verdict) -> Result<(DeclarationState, u64), Error> {
+    /// The verdict is the authenticated principal's: `inspector_id` may be left empty, and
+    /// one that names anybody else is refused.
+    pub async fn submit_verdict(
+        &self,
+        caller: &Caller,
+        verdict: Verdict,
+    ) -> Result<(DeclarationState, u64), Error> {
+        let inspector = authorize(caller, Call::SubmitVerdict)?.to_string();
+        if !verdict.inspector_id.is_empty() && verdict.inspector_id != inspector {
+            return Err(Error::Invalid(format!(
+                "inspector_id is {:?} but the call is authenticated as {inspector}: a verdict is recorded under its caller; leave inspector_id empty",
+                verdict.inspector_id
+            )));
+        }
         check_verdict(&verdict)?;
         let assess = self.assessor()?;
         let record = VerdictRecord {
             scan_id: verdict.scan_id.clone(),
             detections: verdict.detections.clone(),
             decision: verdict.decision,
-            inspector_id: verdict.inspector_id.clone(),
+            inspector_id: inspector,
             comment: verdict.comment.clone(),
             at_ms: now_ms(),
         };
@@ -289,11 +314,13 @@ impl Service {
     /// `limit` is at most [`MAX_AUDIT_PAGE`].
     pub async fn audit(
         &self,
+        caller: &Caller,
         declaration_id: Option<String>,
         scan_id: Option<String>,
         after: u64,
         limit: usize,
     ) -> Result<Vec<AuditEntry>, Error> {
+        authorize(caller, Call::ReadAudit)?;
         let query = AuditQuery {
             declaration_id,
             scan_id,
@@ -304,29 +331,29 @@ impl Service {
     }
 
     /// Inspectors' verdicts per class of one model (None: every model).
-    pub async fn accuracy(&self, model: Option<String>) -> Result<Vec<ClassAccuracy>, Error> {
+    pub async fn accuracy(
+        &self,
+        caller: &Caller,
+        model: Option<String>,
+    ) -> Result<Vec<ClassAccuracy>, Error> {
+        authorize(caller, Call::ReadAccuracy)?;
         self.blocking(move |store| Ok(store.accuracy(model.as_deref())?))
             .await
     }
 
     /// Flagged scans and verdicts as they are stored.
-    pub fn review_events(&self) -> broadcast::Receiver<ReviewEvent> {
-        self.events.subscribe()
+    pub fn review_events(
+        &self,
+        caller: &Caller,
+    ) -> Result<broadcast::Receiver<ReviewEvent>, Error> {
+        authorize(caller, Call::ListFlagged)?;
+        Ok(self.events.subscribe())
     }
 }
 
 /// What a verdict says about itself, checked before the store is asked anything.
 fn check_verdict(verdict: &Verdict) -> Result<(), Error> {
     let invalid = |m: String| Err(Error::Invalid(m));
-    if verdict.inspector_id.trim().is_empty() {
-        return invalid("inspector_id is empty: every verdict names its inspector".into());
-    }
-    if verdict.inspector_id.len() > MAX_INSPECTOR_ID_BYTES {
-        return invalid(format!(
-            "inspector_id is {} bytes; the limit is {MAX_INSPECTOR_ID_BYTES}",
-            verdict.inspector_id.len()
-        ));
-    }
     if verdict.comment.len() > MAX_COMMENT_BYTES {
         return invalid(format!(
             "comment is {} bytes; the limit is {MAX_COMMENT_BYTES}",

@@ -19,7 +19,10 @@ use xray_engine::pipeline::{Inspection, ScanRequest, validate};
 use xray_metrics::metrics;
 use xray_types::View;
 
-use crate::{Error, ReviewEvent, Service};
+use crate::{
+    Error, ReviewEvent, Service,
+    access::{Call, Caller, authorize, authorize_portal},
+};
 
 /// Which scan images are kept with their scans (`--keep-images`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -61,8 +64,16 @@ pub struct ScanAnswer {
 impl Service {
     /// Screens one scan; one of a declaration is stored (or, already stored, answered from
     /// the store) and its answer carries the declaration's risk.
+    /// The caller must be a scanner, and a scan that names a portal (as every scan of a
+    /// declaration must) must name one of the scanner's.
     #[instrument(skip_all, fields(scan_id = %scan.request.scan_id))]
-    pub async fn screen(&self, scan: Scan) -> Result<ScanAnswer, Error> {
+    pub async fn screen(&self, caller: &Caller, scan: Scan) -> Result<ScanAnswer, Error> {
+        let sender = authorize(caller, Call::SendScans)?.to_string();
+        // A malformed scan is refused before the store is asked anything.
+        validate(&scan.request)?;
+        if !scan.request.declaration_id.is_empty() || !scan.request.portal_id.is_empty() {
+            authorize_portal(caller, &scan.request.portal_id)?;
+        }
         if self.is_stopping() {
             return Err(Error::ShuttingDown(
                 "send the scan again once it is back, or to another node".into(),
@@ -76,8 +87,6 @@ impl Service {
                 declaration: None,
             });
         }
-        // A malformed scan is refused before the store is asked anything.
-        validate(&scan.request)?;
         let digest = scan_digest(&scan);
         let received_ms = now_ms();
         // What is kept of the scan; the model's findings are filled in once it has run.
@@ -96,7 +105,7 @@ impl Service {
             detections: Vec::new(),
             digest,
         };
-        if let Some(answer) = self.replay(&sent).await? {
+        if let Some(answer) = self.replay(&sent, &sender).await? {
             return Ok(answer);
         }
         let image = scan.request.image.clone();
@@ -115,14 +124,14 @@ impl Service {
                 bytes: image.to_vec(),
             }),
         };
-        match self.record_scan(new).await {
+        match self.record_scan(new, sender.clone()).await {
             Ok(state) => Ok(ScanAnswer {
                 declaration: Some((state.declaration.id.clone(), state.risk)),
                 screening: Screening::Screened(inspection),
             }),
             // The same id was stored while this scan was screened: the same scan sent twice
             // at once is answered like a retry, anything else is refused like one.
-            Err(Error::ScanConflict { .. }) => match self.replay(&sent).await? {
+            Err(Error::ScanConflict { .. }) => match self.replay(&sent, &sender).await? {
                 Some(answer) => Ok(answer),
                 None => Err(Error::Internal(format!(
                     "scan {} was refused as taken but is not stored",
@@ -135,8 +144,8 @@ impl Service {
 
     /// Before a scan of a declaration is run: the declaration must be registered, and a scan
     /// id already stored is either this scan again (answered from the store) or a conflict.
-    async fn replay(&self, sent: &StoredScan) -> Result<Option<ScanAnswer>, Error> {
-        let sent = sent.clone();
+    async fn replay(&self, sent: &StoredScan, sender: &str) -> Result<Option<ScanAnswer>, Error> {
+        let (sent, sender) = (sent.clone(), sender.to_string());
         // On the path of every scan: the whole declaration (all its scans) is read only to
         // answer a repeated scan from the store.
         let found = self
@@ -158,7 +167,7 @@ impl Service {
                     return Ok(Ok(Some((stored, state))));
                 };
                 store.transaction(|uow| {
-                    Ok::<_, Error>(ledger::refuse_scan(uow, &sent, &stored, conflict)?)
+                    Ok::<_, Error>(ledger::refuse_scan(uow, &sent, &sender, &stored, conflict)?)
                 })?;
                 Ok(Err((conflict, sent, stored)))
             })
@@ -187,14 +196,14 @@ impl Service {
 
     /// Stores a screened scan and re-computes its declaration's risk in one transaction; the
     /// answer may only be sent once this returns.
-    async fn record_scan(&self, new: NewScan) -> Result<DeclarationState, Error> {
+    async fn record_scan(&self, new: NewScan, sender: String) -> Result<DeclarationState, Error> {
         let assess = self.assessor()?;
         let started = std::time::Instant::now();
         let alarm = new.scan.alarm;
         let scan_id = new.scan.scan_id.clone();
         let outcome: RiskOutcome = self
             .blocking(move |store| {
-                store.transaction(|uow| Ok(ledger::record_scan(uow, &new, &assess)?))
+                store.transaction(|uow| Ok(ledger::record_scan(uow, &new, &sender, &assess)?))
             })
             .await?;
         metrics()

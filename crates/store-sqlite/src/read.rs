@@ -423,10 +423,19 @@ pub fn principals(conn: &Connection) -> Result<Vec<Principal>> {
 }
 
 pub fn principal_by_token(conn: &Connection, token_sha256: &str) -> Result<Option<Principal>> {
+    principal_where(conn, "token_sha256", token_sha256)
+}
+
+pub fn principal_by_name(conn: &Connection, name: &str) -> Result<Option<Principal>> {
+    principal_where(conn, "name", name)
+}
+
+/// The one principal whose `column` (a unique one) holds `value`.
+fn principal_where(conn: &Connection, column: &str, value: &str) -> Result<Option<Principal>> {
     let row = conn
         .query_row(
-            &format!("SELECT {PRINCIPAL_COLUMNS} FROM principals WHERE token_sha256 = ?1"),
-            [token_sha256],
+            &format!("SELECT {PRINCIPAL_COLUMNS} FROM principals WHERE {column} = ?1"),
+            [value],
             principal_row,
         )
         .optional()?;

@@ -143,6 +143,10 @@ impl Store for SqliteStore {
         Ok(read::principal_by_token(&lock(&self.reader), token_sha256)?)
     }
 
+    fn principal_by_name(&self, name: &str) -> std::result::Result<Option<Principal>, StoreError> {
+        Ok(read::principal_by_name(&lock(&self.reader), name)?)
+    }
+
     fn purge_images(&self, before_ms: i64) -> std::result::Result<usize, StoreError> {
         Ok(lock(&self.writer)
             .execute(

@@ -40,11 +40,11 @@ impl Ledger for SqliteStore {
         at_ms: i64,
         assess: Assess<'_>,
     ) -> Result<Registration, StoreError> {
-        (self as &dyn Store).transaction(|uow| ledger::register(uow, d, at_ms, assess))
+        (self as &dyn Store).transaction(|uow| ledger::register(uow, d, at_ms, "risk-1", assess))
     }
 
     fn record_scan(&self, scan: &NewScan, assess: Assess<'_>) -> Result<RiskOutcome, StoreError> {
-        (self as &dyn Store).transaction(|uow| ledger::record_scan(uow, scan, assess))
+        (self as &dyn Store).transaction(|uow| ledger::record_scan(uow, scan, "gate-1", assess))
     }
 
     fn record_verdict(
@@ -225,7 +225,14 @@ fn the_review_queue_orders_filters_and_pages() {
     assert!(
         audit
             .iter()
-            .any(|e| e.sequence == audit_seq && e.action == "verdict")
+            .any(|e| e.sequence == audit_seq && e.action == "verdict" && e.actor == "insp")
+    );
+    // Each entry names the principal that made it.
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "scan.stored" && e.actor == "gate-1"),
+        "{audit:?}"
     );
 
     // Risk history in order, numbered from 1; images go after their retention.
@@ -288,6 +295,7 @@ fn a_unit_of_work_that_fails_leaves_nothing_behind() {
         ledger::record_scan(
             uow,
             &scan("s", "D", "p", 5, Some(Category::Weapon)),
+            "gate-1",
             &assess,
         )?;
         Err(StoreError::Database("the caller changed its mind".into()))

@@ -3,6 +3,7 @@
 //! it translates its request into a use case of
 //! [`xray_service::Service`] and the answer (or the error's kind) back.
 
+pub mod connection;
 pub mod grpc;
 pub mod http;
 pub mod server;

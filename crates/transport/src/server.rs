@@ -1,13 +1,14 @@
 //! The server: the gRPC door (Inspection, Declarations, Review, health, reflection) on one
-//! port, the HTTP door (the review screen and `/metrics`) on another. Both ports are bound
-//! before the models load; health says NOT_SERVING until every model is loaded and warmed
-//! up.
+//! port, the HTTP door (the review screen and `/metrics`) on another, both over TLS when it
+//! is configured, every call authenticated. Both ports are bound before the models load;
+//! health says NOT_SERVING until every model is loaded and warmed up. SIGHUP re-reads the
+//! TLS certificate and key files.
 
-use std::{future::Future, net::SocketAddr, time::Duration};
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use tokio::sync::watch;
-use tokio_stream::{StreamExt, wrappers::TcpListenerStream};
+use tokio_stream::{StreamExt, wrappers::ReceiverStream};
 use tonic::transport::Server;
 use tonic_health::ServingStatus;
 
@@ -18,10 +19,14 @@ use xray_proto::{
     inspection_server::InspectionServer, review_server::ReviewServer,
 };
 use xray_service::Service;
+use xray_tls::{ReloadableTls, TlsFiles};
 
 use crate::{
-    grpc::{DeclarationsService, InspectionService, OversizeLayer, ReviewService},
-    http::{review_router, serve_http},
+    connection,
+    grpc::{
+        AuthenticateLayer, DeclarationsService, InspectionService, OversizeLayer, ReviewService,
+    },
+    http::{HttpState, router, serve_http},
 };
 
 /// Settings of the network edge.
@@ -36,6 +41,40 @@ pub struct ServerConfig {
     /// Longest wait, once shutdown begins, for calls in flight to finish and connections to
     /// close, before the server stops anyway (`--shutdown-grace`).
     pub shutdown_grace: Duration,
+    /// The certificate, key and client CA both ports serve TLS with; None: plaintext.
+    pub tls: Option<TlsFiles>,
+    /// A review screen session ends after this long without a request.
+    pub session_idle: Duration,
+}
+
+/// Loads the TLS files for both ports (gRPC speaks HTTP/2, the review screen HTTP/1.1).
+fn load_tls(files: &TlsFiles) -> anyhow::Result<(Arc<ReloadableTls>, Arc<ReloadableTls>)> {
+    let grpc = ReloadableTls::load(files.clone(), vec![b"h2".to_vec()])?;
+    let http = ReloadableTls::load(files.clone(), vec![b"http/1.1".to_vec()])?;
+    Ok((Arc::new(grpc), Arc::new(http)))
+}
+
+/// Re-reads the TLS files on every SIGHUP; a file that cannot be used keeps the old
+/// certificate, and the log says why.
+fn reload_on_hangup(ports: [Arc<ReloadableTls>; 2]) {
+    tokio::spawn(async move {
+        let Ok(mut hangups) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        else {
+            tracing::warn!("cannot listen for SIGHUP: the TLS files are read only at start");
+            return;
+        };
+        while hangups.recv().await.is_some() {
+            let outcome: Result<(), xray_tls::TlsError> =
+                ports.iter().try_for_each(|tls| tls.reload());
+            match outcome {
+                Ok(()) => tracing::info!("SIGHUP: TLS certificate and key read again"),
+                Err(e) => {
+                    tracing::error!(error = %e, "SIGHUP: the TLS files cannot be used; serving the old certificate")
+                }
+            }
+        }
+    });
 }
 
 /// The services health reports on (besides the server as a whole, "").
@@ -74,12 +113,19 @@ pub async fn serve(
         }
     };
 
+    let tls = config.tls.as_ref().map(load_tls).transpose()?;
+    if let Some((grpc_tls, http_tls)) = &tls {
+        reload_on_hangup([Arc::clone(grpc_tls), Arc::clone(http_tls)]);
+    }
+    let (grpc_tls, http_tls) = tls.unzip();
+
     let http = match config.http_addr {
         Some(addr) => {
-            let routes = review_router(service.clone());
-            let server = serve_http(addr, routes, stopped())
+            let state = HttpState::new(service.clone(), config.session_idle, http_tls.is_some());
+            let listener = tokio::net::TcpListener::bind(addr)
                 .await
                 .with_context(|| format!("cannot serve HTTP on {addr} (--http-addr)"))?;
+            let server = serve_http(listener, http_tls, router(state), stopped())?;
             Some(tokio::spawn(server))
         }
         None => None,
@@ -118,22 +164,14 @@ pub async fn serve(
         .await
         .with_context(|| format!("cannot listen on {} (--grpc-addr)", config.grpc_addr))?;
     let bound = listener.local_addr()?;
-    tracing::info!(addr = %bound, "gRPC server bound; loading models");
+    tracing::info!(addr = %bound, tls = grpc_tls.is_some(), "gRPC server bound; loading models");
     println!("bound grpc://{bound} (loading models)");
-    // Answers go out in several small HTTP/2 frames (headers, data, trailers); without
-    // TCP_NODELAY, Nagle's algorithm holds the later ones until the client's delayed ACK,
-    // about 40 ms on Linux.
-    let incoming = TcpListenerStream::new(listener).map(|conn| {
-        if let Ok(conn) = &conn
-            && let Err(e) = conn.set_nodelay(true)
-        {
-            tracing::warn!(error = %e, "cannot set TCP_NODELAY on a connection");
-        }
-        conn
-    });
+    let incoming =
+        ReceiverStream::new(connection::accept(listener, grpc_tls)).map(Ok::<_, std::io::Error>);
     let grpc = tokio::spawn(
         Server::builder()
             .layer(OversizeLayer)
+            .layer(AuthenticateLayer::new(service.clone()))
             .add_service(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)

@@ -8,6 +8,7 @@ use xray_proto::{self as proto, declarations_server::Declarations};
 use xray_service::{Error, Service};
 
 use super::{
+    authenticate::caller,
     convert_customs::{declaration, declaration_view, risk_change},
     status::status,
 };
@@ -31,13 +32,14 @@ impl Declarations for DeclarationsService {
         &self,
         request: Request<proto::RegisterDeclarationRequest>,
     ) -> Result<Response<proto::DeclarationView>, Status> {
+        let caller = caller(&request);
         let sent = request
             .into_inner()
             .declaration
             .ok_or_else(|| status(Error::Invalid("declaration is missing".into())))?;
         let state = self
             .service
-            .register_declaration(declaration(sent).map_err(status)?)
+            .register_declaration(&caller, declaration(sent).map_err(status)?)
             .await
             .map_err(status)?;
         Ok(Response::new(declaration_view(&state)))
@@ -47,9 +49,10 @@ impl Declarations for DeclarationsService {
         &self,
         request: Request<proto::GetDeclarationRequest>,
     ) -> Result<Response<proto::DeclarationView>, Status> {
+        let caller = caller(&request);
         let state = self
             .service
-            .declaration(&request.into_inner().id)
+            .declaration(&caller, &request.into_inner().id)
             .await
             .map_err(status)?;
         Ok(Response::new(declaration_view(&state)))
@@ -61,7 +64,11 @@ impl Declarations for DeclarationsService {
         &self,
         request: Request<proto::WatchRiskRequest>,
     ) -> Result<Response<Self::WatchRiskStream>, Status> {
-        let changes = self.service.watch_risk(request.into_inner().after_sequence);
+        let caller = caller(&request);
+        let changes = self
+            .service
+            .watch_risk(&caller, request.into_inner().after_sequence)
+            .map_err(status)?;
         let stream =
             ReceiverStream::new(changes).map(|change| change.map(risk_change).map_err(status));
         Ok(Response::new(Box::pin(stream)))

@@ -6,14 +6,16 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio_stream::{Stream, wrappers::ReceiverStream};
 use tonic::{Request, Response, Status, Streaming};
 use xray_proto::{self as proto, inspection_server::Inspection};
-use xray_service::{Error, Service};
+use xray_service::{Call, Caller, Error, Service, access::authorize};
 
 use super::{
+    authenticate::caller,
     convert::{failed_result, inspection_result, scan},
     deadline::deadline,
     oversize::inbound_status,
     status::status,
 };
+use crate::connection::Peer;
 
 /// Serves Inspect and StreamScans: each scan is the screening use case.
 pub struct InspectionService {
@@ -34,12 +36,13 @@ impl InspectionService {
 /// One scan off the wire through the use case and back.
 async fn screen(
     service: &Service,
+    caller: &Caller,
     sent: proto::Scan,
     deadline: Option<Instant>,
     client: String,
 ) -> Result<proto::InspectionResult, Status> {
     let answer = service
-        .screen(scan(sent, deadline, client).map_err(status)?)
+        .screen(caller, scan(sent, deadline, client).map_err(status)?)
         .await
         .map_err(status)?;
     Ok(inspection_result(answer))
@@ -49,8 +52,9 @@ async fn screen(
 /// workstation holds its own connection).
 fn client_of<T>(request: &Request<T>) -> String {
     request
-        .remote_addr()
-        .map_or_else(String::new, |addr| addr.to_string())
+        .extensions()
+        .get::<Peer>()
+        .map_or_else(String::new, |peer| peer.addr.to_string())
 }
 
 type ResultStream = Pin<Box<dyn Stream<Item = Result<proto::InspectionResult, Status>> + Send>>;
@@ -62,8 +66,15 @@ impl Inspection for InspectionService {
         request: Request<proto::Scan>,
     ) -> Result<Response<proto::InspectionResult>, Status> {
         let deadline = deadline(request.metadata(), Instant::now());
-        let client = client_of(&request);
-        let result = screen(&self.service, request.into_inner(), deadline, client).await?;
+        let (client, caller) = (client_of(&request), caller(&request));
+        let result = screen(
+            &self.service,
+            &caller,
+            request.into_inner(),
+            deadline,
+            client,
+        )
+        .await?;
         Ok(Response::new(result))
     }
 
@@ -75,7 +86,10 @@ impl Inspection for InspectionService {
     ) -> Result<Response<Self::StreamScansStream>, Status> {
         // A stream's deadline bounds each of its scans.
         let deadline = deadline(request.metadata(), Instant::now());
-        let client = client_of(&request);
+        let (client, caller) = (client_of(&request), caller(&request));
+        // A caller that may send no scan at all is told so before the stream begins; each
+        // scan's portal is checked as it comes.
+        authorize(&caller, Call::SendScans).map_err(status)?;
         if !self.service.is_ready() {
             return Err(status(xray_service::Error::NotReady));
         }
@@ -123,10 +137,10 @@ impl Inspection for InspectionService {
                 };
                 let results = results.clone();
                 let service = service.clone();
-                let client = client.clone();
+                let (client, caller) = (client.clone(), caller.clone());
                 tokio::spawn(async move {
                     let scan_id = scan.scan_id.clone();
-                    let outcome = screen(&service, scan, deadline, client);
+                    let outcome = screen(&service, &caller, scan, deadline, client);
                     // A client that went away cancels its scans (dropping them skips the model run).
                     let result = tokio::select! {
                         outcome = outcome => outcome,

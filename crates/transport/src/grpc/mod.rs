@@ -3,6 +3,7 @@
 //! conversions between wire and domain types; the one mapping of use-case errors to status
 //! codes; the call's deadline from `grpc-timeout`.
 
+mod authenticate;
 pub mod convert;
 pub mod convert_customs;
 mod deadline;
@@ -12,6 +13,7 @@ mod oversize;
 mod review;
 mod status;
 
+pub use authenticate::AuthenticateLayer;
 pub use deadline::DEADLINE_MARGIN;
 pub use declarations::DeclarationsService;
 pub use inspection::InspectionService;

@@ -8,6 +8,7 @@ use xray_service::{
 };
 
 use super::{
+    authenticate::caller,
     convert::encoding_value,
     convert::view_value,
     convert_customs::{
@@ -54,6 +55,7 @@ impl Review for ReviewService {
         &self,
         request: Request<proto::ListFlaggedRequest>,
     ) -> Result<Response<proto::ListFlaggedResponse>, Status> {
+        let caller = caller(&request);
         let r = request.into_inner();
         let offset = if r.page_token.is_empty() {
             0
@@ -75,7 +77,12 @@ impl Review for ReviewService {
         };
         let page = self
             .service
-            .flagged(filter, offset, page_size(r.page_size, FLAGGED_PAGE))
+            .flagged(
+                &caller,
+                filter,
+                offset,
+                page_size(r.page_size, FLAGGED_PAGE),
+            )
             .await
             .map_err(status)?;
         Ok(Response::new(proto::ListFlaggedResponse {
@@ -88,10 +95,11 @@ impl Review for ReviewService {
         &self,
         request: Request<proto::GetScanRequest>,
     ) -> Result<Response<proto::ScanRecord>, Status> {
+        let caller = caller(&request);
         let r = request.into_inner();
         let record = self
             .service
-            .scan_record(&r.scan_id, !r.without_image)
+            .scan_record(&caller, &r.scan_id, !r.without_image)
             .await
             .map_err(status)?;
         let (scan, image) = (record.scan, record.image);
@@ -118,6 +126,7 @@ impl Review for ReviewService {
         &self,
         request: Request<proto::SubmitVerdictRequest>,
     ) -> Result<Response<proto::SubmitVerdictResponse>, Status> {
+        let caller = caller(&request);
         let r = request.into_inner();
         let detections = r
             .detections
@@ -132,7 +141,11 @@ impl Review for ReviewService {
             inspector_id: r.inspector_id,
             comment: r.comment,
         };
-        let (state, audit_sequence) = self.service.submit_verdict(verdict).await.map_err(status)?;
+        let (state, audit_sequence) = self
+            .service
+            .submit_verdict(&caller, verdict)
+            .await
+            .map_err(status)?;
         Ok(Response::new(proto::SubmitVerdictResponse {
             risk: Some(risk(&state.risk)),
             audit_sequence,
@@ -143,10 +156,12 @@ impl Review for ReviewService {
         &self,
         request: Request<proto::ListAuditRequest>,
     ) -> Result<Response<proto::ListAuditResponse>, Status> {
+        let caller = caller(&request);
         let r = request.into_inner();
         let entries = self
             .service
             .audit(
+                &caller,
                 nonempty(r.declaration_id),
                 nonempty(r.scan_id),
                 r.after_sequence,
@@ -163,9 +178,10 @@ impl Review for ReviewService {
         &self,
         request: Request<proto::GetModelAccuracyRequest>,
     ) -> Result<Response<proto::GetModelAccuracyResponse>, Status> {
+        let caller = caller(&request);
         let classes = self
             .service
-            .accuracy(nonempty(request.into_inner().model))
+            .accuracy(&caller, nonempty(request.into_inner().model))
             .await
             .map_err(status)?;
         Ok(Response::new(proto::GetModelAccuracyResponse {

@@ -3,7 +3,7 @@
 use std::{convert::Infallible, time::Duration};
 
 use axum::{
-    Json,
+    Extension, Json,
     extract::{Path, Query, State},
     http::{StatusCode, header},
     response::{
@@ -19,7 +19,7 @@ use xray_customs::declaration::{
 };
 use xray_engine::imaging::PaletteName;
 use xray_service::{
-    Service,
+    Caller, Service,
     review::{FlaggedFilter, Verdict},
 };
 use xray_types::Category;
@@ -68,6 +68,7 @@ pub struct QueueItem {
 /// The review queue: flagged scans, highest risk and newest first.
 pub async fn flagged(
     State(service): State<Service>,
+    Extension(caller): Extension<Caller>,
     Query(p): Query<QueueParams>,
 ) -> Result<Json<Vec<QueueItem>>, WebError> {
     let channel = match p.channel.as_deref().filter(|c| !c.is_empty()) {
@@ -90,7 +91,7 @@ pub async fn flagged(
         include_decided: p.include_decided,
     };
     let page = service
-        .flagged(filter, 0, p.limit.unwrap_or(QUEUE_PAGE))
+        .flagged(&caller, filter, 0, p.limit.unwrap_or(QUEUE_PAGE))
         .await?;
     Ok(Json(
         page.scans
@@ -168,9 +169,10 @@ fn panel(s: DeclarationState) -> DeclarationPanel {
 /// One flagged scan with its detections and declaration.
 pub async fn scan(
     State(service): State<Service>,
+    Extension(caller): Extension<Caller>,
     Path(scan_id): Path<String>,
 ) -> Result<Json<ScanView>, WebError> {
-    let record = service.scan_record(&scan_id, true).await?;
+    let record = service.scan_record(&caller, &scan_id, true).await?;
     let dual_energy = record.dual_energy();
     let (scan, image_kept, declaration) = (record.scan, record.image.is_some(), record.declaration);
     Ok(Json(ScanView {
@@ -213,6 +215,7 @@ pub struct ImageParams {
 /// 16-bit) rendered to PNG, dual-energy data through the chosen palette.
 pub async fn image(
     State(service): State<Service>,
+    Extension(caller): Extension<Caller>,
     Path(scan_id): Path<String>,
     Query(p): Query<ImageParams>,
 ) -> Result<Response, WebError> {
@@ -220,7 +223,7 @@ pub async fn image(
         None | Some("") => PaletteName::Classic,
         Some(name) => name.parse().map_err(bad)?,
     };
-    let image = service.display_image(&scan_id, palette).await?;
+    let image = service.display_image(&caller, &scan_id, palette).await?;
     Ok(([(header::CONTENT_TYPE, image.content_type)], image.bytes).into_response())
 }
 
@@ -232,6 +235,8 @@ pub struct Judgement {
 
 #[derive(Debug, Deserialize)]
 pub struct VerdictBody {
+    /// The caller's own name or nothing: a verdict is the authenticated principal's.
+    #[serde(default)]
     inspector_id: String,
     #[serde(default)]
     comment: String,
@@ -251,21 +256,25 @@ pub struct VerdictAnswer {
 /// Stores a verdict through the same path as `xray.v1.Review/SubmitVerdict`.
 pub async fn verdict(
     State(service): State<Service>,
+    Extension(caller): Extension<Caller>,
     Path(scan_id): Path<String>,
     Json(body): Json<VerdictBody>,
 ) -> Result<Json<VerdictAnswer>, WebError> {
     let (declaration, audit_sequence) = service
-        .submit_verdict(Verdict {
-            scan_id,
-            detections: body
-                .detections
-                .iter()
-                .map(|j| (j.detection_id, j.verdict))
-                .collect(),
-            decision: body.decision,
-            inspector_id: body.inspector_id,
-            comment: body.comment,
-        })
+        .submit_verdict(
+            &caller,
+            Verdict {
+                scan_id,
+                detections: body
+                    .detections
+                    .iter()
+                    .map(|j| (j.detection_id, j.verdict))
+                    .collect(),
+                decision: body.decision,
+                inspector_id: body.inspector_id,
+                comment: body.comment,
+            },
+        )
         .await?;
     let risk = declaration.risk.assessment;
     Ok(Json(VerdictAnswer {
@@ -280,9 +289,10 @@ pub async fn verdict(
 /// listener fell behind (reload everything).
 pub async fn events(
     State(service): State<Service>,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    Extension(caller): Extension<Caller>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, WebError> {
     // The stream ends when the server shuts down; the page reconnects on its own.
-    let events = BroadcastStream::new(service.review_events());
+    let events = BroadcastStream::new(service.review_events(&caller)?);
     let stream = futures_util::StreamExt::take_until(events, service.stopping()).map(|event| {
         Ok(match event {
             Ok(event) => Event::default()
@@ -291,5 +301,5 @@ pub async fn events(
             Err(_) => Event::default().event("resync").data("{}"),
         })
     });
-    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }

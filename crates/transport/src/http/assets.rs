@@ -7,6 +7,8 @@ use axum::{
 };
 
 const INDEX: &str = include_str!("assets/index.html");
+const LOGIN: &str = include_str!("assets/login.html");
+const LOGIN_SCRIPT: &str = include_str!("assets/login.js");
 const SCRIPT: &str = include_str!("assets/review.js");
 const STYLE: &str = include_str!("assets/review.css");
 
@@ -14,9 +16,14 @@ pub async fn index() -> Html<&'static str> {
     Html(INDEX)
 }
 
+pub async fn login() -> Html<&'static str> {
+    Html(LOGIN)
+}
+
 pub async fn asset(Path(file): Path<String>) -> Response {
     let (body, kind) = match file.as_str() {
         "review.js" => (SCRIPT, "text/javascript; charset=utf-8"),
+        "login.js" => (LOGIN_SCRIPT, "text/javascript; charset=utf-8"),
         "review.css" => (STYLE, "text/css; charset=utf-8"),
         _ => return (StatusCode::NOT_FOUND, "no such asset").into_response(),
     };

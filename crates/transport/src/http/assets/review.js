@@ -26,6 +26,8 @@ const state = {
   panX: 0,
   panY: 0,
   busy: false,
+  // The session's CSRF token: every change the page asks for carries it.
+  csrf: "",
 };
 
 /** An element with attributes and children (strings become text nodes). */
@@ -43,7 +45,16 @@ function el(tag, attrs, ...children) {
 }
 
 async function api(path, options) {
-  const response = await fetch(path, options);
+  const opts = { ...(options || {}), credentials: "same-origin" };
+  if (opts.method && opts.method !== "GET") {
+    opts.headers = { ...(opts.headers || {}), "x-csrf-token": state.csrf };
+  }
+  const response = await fetch(path, opts);
+  // The session ended (logout, idle timeout, restart): back to the login page.
+  if (response.status === 401) {
+    window.location.assign("/login");
+    throw new Error("the session has ended");
+  }
   const json = (response.headers.get("content-type") || "").includes("json");
   const body = json ? await response.json() : await response.text();
   if (!response.ok) throw new Error((json && body.error) || body || response.statusText);
@@ -292,18 +303,12 @@ function selectDetection(i) {
 async function submit(body, what) {
   const scan = state.scan;
   if (!scan || state.busy) return false;
-  const inspector = $("inspector").value.trim();
-  if (!inspector) {
-    say("Enter your inspector id first (i).", true);
-    $("inspector").focus();
-    return false;
-  }
   state.busy = true;
   try {
     const answer = await api(`/api/scans/${encodeURIComponent(scan.scan_id)}/verdict`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ ...body, inspector_id: inspector, comment: $("comment").value }),
+      body: JSON.stringify({ ...body, comment: $("comment").value }),
     });
     say(`Saved: ${what}. Declaration risk ${answer.score.toFixed(2)}, ${answer.channel.toUpperCase()}.`);
     return true;
@@ -400,7 +405,6 @@ function onKey(e) {
     "-": () => zoom(0.8),
     "0": () => { state.zoom = 1; state.panX = 0; state.panY = 0; renderView(); },
     m: () => $("comment").focus(),
-    i: () => $("inspector").focus(),
     "?": () => $("help").showModal(),
   };
   let action = keys[e.key];
@@ -437,10 +441,19 @@ function dragToPan() {
   viewport.addEventListener("wheel", (e) => { e.preventDefault(); zoom(e.deltaY < 0 ? 1.25 : 0.8); }, { passive: false });
 }
 
-function init() {
-  const inspector = $("inspector");
-  inspector.value = localStorage.getItem("inspector") || "";
-  inspector.addEventListener("change", () => localStorage.setItem("inspector", inspector.value.trim()));
+async function logout() {
+  try {
+    await api("/api/logout", { method: "POST" });
+  } finally {
+    window.location.assign("/login");
+  }
+}
+
+async function init() {
+  const session = await api("/api/session");
+  state.csrf = session.csrf;
+  $("principal").textContent = `${session.principal} (${session.roles.join(", ")})`;
+  $("logout").addEventListener("click", logout);
   for (const id of ["f-channel", "f-category", "f-decided"]) $(id).addEventListener("change", loadQueue);
   $("f-portal").addEventListener("input", scheduleReload);
   $("filters").addEventListener("submit", (e) => e.preventDefault());
@@ -459,4 +472,4 @@ function init() {
   loadQueue();
 }
 
-init();
+init().catch((e) => say(`Cannot start: ${e.message}`, true));
