@@ -9,8 +9,12 @@ use common::*;
 use image::ImageFormat;
 
 fn run(args: &[&str]) -> Output {
+    // `serve` keeps its database, certificates and first admin token in its data folder: a
+    // fresh one for each run, unless the test names one.
+    let data = tempfile::tempdir().expect("tempdir");
     Command::new(BIN)
         .args(args)
+        .env("XRAY_DATA_DIR", data.path())
         .env("RUST_LOG", "warn")
         // `serve` binds its ports before it loads models: ephemeral ones, so that tests
         // running side by side do not collide.
@@ -173,7 +177,7 @@ fn require_gpu_without_a_gpu_refuses_to_start() {
 }
 
 #[test]
-fn listening_beyond_this_machine_needs_insecure_plaintext() {
+fn listening_beyond_this_machine_needs_a_certificate_or_insecure_plaintext() {
     let model = fixtures_dir().join("yolov8-fixture");
     let model = model.to_str().expect("utf-8");
     let out = run(&["serve", "--grpc-addr", "0.0.0.0:0", "--models-dir", model]);
@@ -181,11 +185,13 @@ fn listening_beyond_this_machine_needs_insecure_plaintext() {
     let err = stderr(&out);
     assert!(
         err.contains("--grpc-addr 0.0.0.0:0 is not a loopback address")
-            && err.contains("no TLS and no authentication")
+            && err.contains("the development certificate names only localhost")
+            && err.contains("--tls-cert")
             && err.contains("--insecure-plaintext"),
         "{err}"
     );
-    // With the flag it starts; a missing runtime then stops it, after the address check.
+    // With either it starts; a missing runtime or certificate then stops it, after the
+    // address check, each with its own sentence.
     let out = run(&[
         "serve",
         "--grpc-addr",
@@ -196,9 +202,94 @@ fn listening_beyond_this_machine_needs_insecure_plaintext() {
         "--models-dir",
         model,
     ]);
-    let err = stderr(&out);
+    let (text, err) = (String::from_utf8_lossy(&out.stdout), stderr(&out));
     assert!(!err.contains("is not a loopback address"), "{err}");
     assert!(err.contains("/nonexistent/libonnxruntime.so"), "{err}");
+    assert!(text.contains("plaintext on both ports"), "{text}");
+    let out = run(&[
+        "serve",
+        "--grpc-addr",
+        "0.0.0.0:0",
+        "--tls-cert",
+        "/nonexistent/server.pem",
+        "--tls-key",
+        "/nonexistent/server.key",
+        "--models-dir",
+        model,
+    ]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!err.contains("is not a loopback address"), "{err}");
+    assert!(err.contains("/nonexistent/server.pem"), "{err}");
+}
+
+#[test]
+fn first_start_makes_a_development_certificate_and_an_admin_token() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().to_str().expect("utf-8");
+    let model = fixtures_dir().join("yolov8-fixture");
+    // The runtime is missing, so the server stops once its ports are up: after the start-up
+    // sentences.
+    let serve = || {
+        run(&[
+            "serve",
+            "--data-dir",
+            data,
+            "--ort-lib",
+            "/nonexistent/libonnxruntime.so",
+            "--models-dir",
+            model.to_str().expect("utf-8"),
+        ])
+    };
+    let out = serve();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        text.contains("TLS on both ports with the development certificate")
+            && text.contains("first start: made principal admin")
+            && text.contains(&format!("grpcurl -cacert {data}/tls/ca.pem"))
+            && text.contains("metrics on https://"),
+        "{text}"
+    );
+    for (file, mode) in [
+        ("admin.token", 0o600),
+        ("tls/ca.key", 0o600),
+        ("tls/server.key", 0o600),
+        ("tls/ca.pem", 0o644),
+        ("tls/server.pem", 0o644),
+    ] {
+        let meta = std::fs::metadata(dir.path().join(file)).expect(file);
+        assert_eq!(meta.permissions().mode() & 0o777, mode, "{file}");
+    }
+    let token = std::fs::read_to_string(dir.path().join("admin.token")).expect("token");
+    assert!(token.trim().starts_with("xst_"), "{token}");
+    let ca = std::fs::read(dir.path().join("tls/ca.pem")).expect("ca");
+
+    // A second start keeps both: no new admin, the same CA.
+    let text = String::from_utf8_lossy(&serve().stdout).into_owned();
+    assert!(!text.contains("first start"), "{text}");
+    assert!(text.contains("grpcurl"), "{text}");
+    assert_eq!(
+        std::fs::read(dir.path().join("tls/ca.pem")).expect("ca"),
+        ca
+    );
+
+    // A client certificate from that CA, for a principal.
+    let out = run(&[
+        "principals",
+        "--data-dir",
+        data,
+        "client-cert",
+        "--name",
+        "gate-3",
+        "--out",
+        data,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let cert = std::fs::read_to_string(dir.path().join("gate-3.pem")).expect("cert");
+    assert!(cert.starts_with("-----BEGIN CERTIFICATE-----"), "{cert}");
+    let key = std::fs::metadata(dir.path().join("gate-3.key")).expect("key");
+    assert_eq!(key.permissions().mode() & 0o777, 0o600);
 }
 
 #[test]
@@ -393,6 +484,18 @@ fn principals_are_made_listed_and_revoked_with_only_their_token_hash_kept() {
         ),
         (&["add", "--name", "x", "--role", "root"], "is not a role"),
         (
+            &[
+                "add",
+                "--name",
+                "x",
+                "--role",
+                "admin",
+                "--expires-in",
+                "3w",
+            ],
+            "is not a duration",
+        ),
+        (
             &["revoke", "--name", "nobody"],
             "no active principal named nobody",
         ),
@@ -408,8 +511,8 @@ fn principals_are_made_listed_and_revoked_with_only_their_token_hash_kept() {
         "insp-7",
         "--role",
         "inspector",
-        "--expires-days",
-        "30",
+        "--expires-in",
+        "30d",
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let out = principals(&["revoke", "--name", "gate-3"]);

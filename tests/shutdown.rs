@@ -55,8 +55,12 @@ async fn sigterm_ends_every_stream_and_the_process_without_waiting_out_the_grace
     let mut events = TcpStream::connect(server.http_addr())
         .await
         .expect("HTTP port");
+    let ask = format!(
+        "GET /api/events HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {}\r\nAccept: text/event-stream\r\n\r\n",
+        server.token
+    );
     events
-        .write_all(b"GET /api/events HTTP/1.1\r\nHost: test\r\nAccept: text/event-stream\r\n\r\n")
+        .write_all(ask.as_bytes())
         .await
         .expect("asks for events");
     let mut head = vec![0u8; 512];
