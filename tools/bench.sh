@@ -20,12 +20,17 @@ GRPC=127.0.0.1:50090
 HTTP=127.0.0.1:18090
 BIN=${BIN:-./target/release/xray-screen}
 mkdir -p "$OUT"
+# A data folder of its own: the database, the development certificate (both ports serve TLS,
+# as in production) and the load generator's principal.
+DATA=$(mktemp -d)
+TOKEN=$("$BIN" principals --data-dir "$DATA" add --name bench-load --role scanner --role risk-system \
+  --role observer --portal load | tail -n1)
 
 # shellcheck disable=SC2086
-"$BIN" serve --models-dir "$MODELS" --grpc-addr "$GRPC" --http-addr "$HTTP" $RUNTIME_ARGS $SERVE_ARGS \
-  >"$OUT/serve.out" 2>"$OUT/serve.log" &
+"$BIN" serve --data-dir "$DATA" --models-dir "$MODELS" --grpc-addr "$GRPC" --http-addr "$HTTP" \
+  $RUNTIME_ARGS $SERVE_ARGS >"$OUT/serve.out" 2>"$OUT/serve.log" &
 server=$!
-trap 'kill $server 2>/dev/null || true' EXIT
+trap 'kill $server 2>/dev/null || true; rm -rf "$DATA"' EXIT
 for _ in $(seq 600); do
   grep -q "listening on grpc://" "$OUT/serve.out" 2>/dev/null && break
   kill -0 $server 2>/dev/null || { cat "$OUT/serve.log"; exit 1; }
@@ -34,7 +39,8 @@ done
 
 load() {
   # shellcheck disable=SC2086
-  "$BIN" load --target "http://$GRPC" --metrics-url "http://$HTTP/metrics" --images "$IMAGES" --quiet "$@"
+  "$BIN" load --target "https://$GRPC" --metrics-url "https://$HTTP/metrics" --token "$TOKEN" \
+    --ca-cert "$DATA/tls/ca.pem" --images "$IMAGES" --quiet "$@"
 }
 
 echo "== saturating load ($CONCURRENCY clients, ${DURATION}s) and the ceiling, one run"

@@ -4,15 +4,22 @@
 The Python stubs are compiled from proto/ on the fly (grpcio-tools), so nothing generated is
 kept in the repository.
 
-    .venv/bin/python tools/example_client.py scan.png [more.png ...] [--addr 127.0.0.1:50051]
+    export XRAY_TOKEN=xst_...   # a scanner's token (xray-screen principals add ... --role scanner)
+    .venv/bin/python tools/example_client.py scan.png [more.png ...] [--addr localhost:50051]
     .venv/bin/python tools/example_client.py scan.raw --raw 1024x768x2   # raw u16 dual-energy
     .venv/bin/python tools/example_client.py bag.png --declaration D-1     # a registered declaration
     .venv/bin/python tools/example_client.py test-images/*.png --declaration D-1 --register
         # registers D-1 first (T-shirts, HS 6109.10, prior risk 0.1), for trying the review screen
+
+The server serves TLS: the client trusts --ca-cert (the development CA that `serve` made,
+var/tls/ca.pem, by default); --plaintext talks to a server run with --insecure-plaintext. The
+token (--token or XRAY_TOKEN) is sent with every call; its principal needs the scanner role
+bound to --portal, and risk-system for --register.
 """
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -39,7 +46,7 @@ def load_stubs(out: Path):
     return inspection_pb2, inspection_pb2_grpc, risk_pb2, (declarations_pb2, declarations_pb2_grpc)
 
 
-def register(pb, stub, declaration_id: str) -> None:
+def register(pb, stub, declaration_id: str, auth) -> None:
     """Registers an example declaration of T-shirts; one already there is kept."""
     declaration = pb.Declaration(
         id=declaration_id, declarant="Example Importer Ltd", origin_country="CN", destination_country="DE",
@@ -47,7 +54,7 @@ def register(pb, stub, declaration_id: str) -> None:
         items=[pb.DeclaredItem(hs_code="6109.10", description="cotton T-shirts", quantity=500, value=2500)],
     )
     try:
-        view = stub.RegisterDeclaration(pb.RegisterDeclarationRequest(declaration=declaration), timeout=30)
+        view = stub.RegisterDeclaration(pb.RegisterDeclarationRequest(declaration=declaration), timeout=30, metadata=auth)
         print(json.dumps({"registered": declaration_id, "risk": round(view.risk.score, 3)}))
     except grpc.RpcError as e:
         if e.code() != grpc.StatusCode.ALREADY_EXISTS:
@@ -58,7 +65,12 @@ def register(pb, stub, declaration_id: str) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("files", nargs="+", type=Path)
-    parser.add_argument("--addr", default="127.0.0.1:50051", help="server address (default %(default)s)")
+    parser.add_argument("--addr", default="localhost:50051", help="server address (default %(default)s)")
+    parser.add_argument("--token", default=os.environ.get("XRAY_TOKEN"), help="bearer token (default: $XRAY_TOKEN)")
+    parser.add_argument("--ca-cert", type=Path, default=ROOT / "var/tls/ca.pem",
+                        help="CA certificate to trust (default %(default)s)")
+    parser.add_argument("--plaintext", action="store_true", help="no TLS (a server run with --insecure-plaintext)")
+    parser.add_argument("--portal", default="portal-1", help="the portal each scan names (default %(default)s)")
     parser.add_argument("--model", help="model name (default: the server's default model)")
     parser.add_argument("--raw", help="WIDTHxHEIGHTxCHANNELS for raw little-endian u16 files")
     parser.add_argument("--min-confidence", type=float)
@@ -69,15 +81,26 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         pb, pb_grpc, risk_pb, (decl_pb, decl_grpc) = load_stubs(Path(tmp))
-        channel = grpc.insecure_channel(args.addr, options=[("grpc.max_send_message_length", 256 << 20)])
+        options = [("grpc.max_send_message_length", 256 << 20)]
+        if args.plaintext:
+            channel = grpc.insecure_channel(args.addr, options=options)
+        else:
+            try:
+                root = args.ca_cert.read_bytes()
+            except OSError as e:
+                sys.exit(f"cannot read the CA certificate {args.ca_cert}: {e} (--ca-cert, or --plaintext)")
+            channel = grpc.secure_channel(args.addr, grpc.ssl_channel_credentials(root_certificates=root), options=options)
+        if not args.token:
+            sys.exit("no token: pass --token or set XRAY_TOKEN (an administrator makes one with `xray-screen principals add`)")
+        auth = [("authorization", f"Bearer {args.token.strip()}")]
         if args.register:
             if not args.declaration:
                 sys.exit("--register needs --declaration ID")
-            register(decl_pb, decl_grpc.DeclarationsStub(channel), args.declaration)
+            register(decl_pb, decl_grpc.DeclarationsStub(channel), args.declaration, auth)
         client = pb_grpc.InspectionStub(channel)
         failures = 0
         for path in args.files:
-            scan = pb.Scan(scan_id=path.name, image=path.read_bytes(), portal_id="example-client")
+            scan = pb.Scan(scan_id=path.name, image=path.read_bytes(), portal_id=args.portal)
             if args.raw:
                 width, height, channels = (int(v) for v in args.raw.split("x"))
                 scan.encoding = pb.RAW_U16
@@ -89,7 +112,7 @@ def main() -> int:
             if args.declaration:
                 scan.declaration_id = args.declaration
             try:
-                result = client.Inspect(scan, timeout=30)
+                result = client.Inspect(scan, timeout=30, metadata=auth)
             except grpc.RpcError as e:
                 failures += 1
                 print(json.dumps({"file": str(path), "code": e.code().name, "error": e.details()}))
