@@ -529,13 +529,49 @@ fn principals_are_made_listed_and_revoked_with_only_their_token_hash_kept() {
         "{listed}"
     );
 
-    // The database holds the token's hash, never the token.
+    // A password for the inspector, from standard input; too short a one is refused.
+    let set_password = |password: &str| {
+        let mut child = Command::new(BIN)
+            .args([
+                "principals",
+                "--data-dir",
+                data,
+                "set-password",
+                "--name",
+                "insp-7",
+            ])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("runs");
+        {
+            use std::io::Write;
+            let mut stdin = child.stdin.take().expect("stdin");
+            writeln!(stdin, "{password}").expect("password written");
+        }
+        child.wait_with_output().expect("finishes")
+    };
+    let out = set_password("short");
+    assert!(
+        stderr(&out).contains("12 to 1024 bytes"),
+        "{}",
+        stderr(&out)
+    );
+    let out = set_password("correct horse battery");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    // The database holds the token's hash, never the token (nor the password).
     let db = std::fs::read(dir.path().join("xray-screen.db")).expect("database");
     let wal = std::fs::read(dir.path().join("xray-screen.db-wal")).unwrap_or_default();
     for bytes in [&db, &wal] {
         assert!(
             !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
             "the token is stored in the clear"
+        );
+        assert!(
+            !bytes.windows(10).any(|w| w == b"horse batt"),
+            "the password is stored in the clear"
         );
     }
 }

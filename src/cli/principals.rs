@@ -48,6 +48,13 @@ pub enum PrincipalsAction {
     },
     /// List the principals (no tokens: they are not kept).
     List,
+    /// Set the password an inspector or supervisor logs in to the review screen with, read
+    /// from the first line of standard input (so that it stays out of the shell's history
+    /// and the process list); only its Argon2id hash is kept.
+    SetPassword {
+        #[arg(long)]
+        name: String,
+    },
     /// Revoke a principal: its token and client certificates are refused from now on
     /// (by a running server within --auth-cache-secs).
     Revoke {
@@ -199,6 +206,15 @@ async fn manage(data_dir: &Path, action: PrincipalsAction) -> anyhow::Result<()>
                     p.portals.join(",")
                 );
             }
+        }
+        PrincipalsAction::SetPassword { name } => {
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .context("cannot read the password from standard input")?;
+            let password = line.trim_end_matches(['\r', '\n']);
+            service.set_password(&operator(), &name, password).await?;
+            println!("password of principal {name} set");
         }
         PrincipalsAction::Revoke { name } => {
             service.revoke_principal(&operator(), &name).await?;

@@ -273,6 +273,29 @@ pub fn revoke_principal(
     Ok(true)
 }
 
+/// Sets a principal's review-screen password (its hash) and says so in the audit log (never
+/// the password or its hash); false when there is no active principal of that name.
+pub fn set_password(
+    uow: &mut dyn UnitOfWork,
+    name: &str,
+    password_phc: &str,
+    at_ms: i64,
+    actor: &str,
+) -> Result<bool, StoreError> {
+    if !uow.set_password(name, password_phc)? {
+        return Ok(false);
+    }
+    uow.append_audit(&NewAuditEntry {
+        at_ms,
+        actor: actor.into(),
+        action: "principal.password_set".into(),
+        declaration_id: String::new(),
+        scan_id: String::new(),
+        details: serde_json::json!({ "name": name }),
+    })?;
+    Ok(true)
+}
+
 /// Keeps `assessment` as the declaration's risk. A risk that moved (score, channel or
 /// reasons) is a numbered risk change with an audit entry; findings with new evidence for an
 /// unchanged risk are kept without one.

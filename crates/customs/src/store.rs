@@ -204,6 +204,9 @@ pub trait Store: Send + Sync {
 
     /// The principal named `name`, active or not (a client certificate names its principal).
     fn principal_by_name(&self, name: &str) -> Result<Option<Principal>, StoreError>;
+
+    /// The password hash (a PHC string) of the principal named `name`, if it has one.
+    fn password_of(&self, name: &str) -> Result<Option<String>, StoreError>;
 }
 
 impl dyn Store + '_ {
@@ -284,6 +287,10 @@ pub trait UnitOfWork {
     /// Marks a principal revoked at `at_ms`; false when there is no principal of that name
     /// (or it was revoked already).
     fn revoke_principal(&mut self, name: &str, at_ms: i64) -> Result<bool, StoreError>;
+
+    /// Sets the password hash (a PHC string) of an active principal; false when there is
+    /// none of that name.
+    fn set_password(&mut self, name: &str, password_phc: &str) -> Result<bool, StoreError>;
 }
 
 /// The stored detections' alarm categories, deduplicated, in the order they first appear.

@@ -108,7 +108,7 @@ pub struct ConflictLabels {
 pub struct AuthFailureLabels {
     /// The door the attempt came through (grpc, http).
     pub door: String,
-    /// Why it failed (missing, malformed, unknown, expired, revoked, certificate).
+    /// Why it failed (malformed, unknown, expired, revoked, certificate, password, session).
     pub reason: String,
 }
 

@@ -20,12 +20,12 @@ use xray_metrics::metrics;
 use crate::{
     Error, Service,
     access::Caller,
-    principals::{TOKEN_PREFIX, token_hash},
+    principals::{TOKEN_PREFIX, password_matches, token_hash},
     throttle::{FailureThrottle, ThrottleSettings},
 };
 
-/// What a caller presented.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What a caller presented. Its `Debug` never shows a secret.
+#[derive(Clone, PartialEq, Eq)]
 pub enum Credential {
     /// Nothing: the call is anonymous (and refused by every use case but none).
     None,
@@ -34,8 +34,26 @@ pub enum Credential {
     /// The principal name read from a client certificate that the TLS layer verified
     /// against `--tls-client-ca`.
     Certificate(String),
+    /// A name and password, typed on the review screen's login page.
+    Password { name: String, password: String },
+    /// The principal of a review-screen session opened with its password: it must still be
+    /// active.
+    Session(String),
     /// A credential that could not be read; the sentence says why.
     Malformed(&'static str),
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credential::None => f.write_str("None"),
+            Credential::Bearer(_) => f.write_str("Bearer(<secret>)"),
+            Credential::Certificate(name) => write!(f, "Certificate({name:?})"),
+            Credential::Password { name, .. } => write!(f, "Password({name:?}, <secret>)"),
+            Credential::Session(name) => write!(f, "Session({name:?})"),
+            Credential::Malformed(why) => write!(f, "Malformed({why:?})"),
+        }
+    }
 }
 
 impl Credential {
@@ -169,7 +187,11 @@ impl Service {
             Credential::None => return Ok(Caller::Anonymous),
             Credential::Malformed(why) => Err(("malformed", why.to_string())),
             Credential::Bearer(token) => self.token_principal(token).await?,
-            Credential::Certificate(name) => self.named_principal(name).await?,
+            Credential::Certificate(name) => self.named_principal(name, "certificate").await?,
+            Credential::Session(name) => self.named_principal(name, "session").await?,
+            Credential::Password { name, password } => {
+                self.password_principal(name, password).await?
+            }
         };
         match found {
             Ok(principal) => Ok(Caller::Principal(principal)),
@@ -218,20 +240,47 @@ impl Service {
         })
     }
 
-    /// The active principal a verified client certificate names, or why not.
-    async fn named_principal(&self, name: String) -> Result<Found, Error> {
+    /// The active principal a verified client certificate (`by` "certificate") or a
+    /// password session (`by` "session") names, or why not.
+    async fn named_principal(&self, name: String, by: &'static str) -> Result<Found, Error> {
         let key = name.clone();
         let found = self
             .blocking(move |store| Ok(store.principal_by_name(&key)?))
             .await?;
         Ok(match found {
-            None => Err((
-                "certificate",
+            None if by == "certificate" => Err((
+                by,
                 format!(
                     "the client certificate names principal {name:?}, which does not exist; an administrator adds it with `xray-screen principals add --name {name}`"
                 ),
             )),
+            None => Err((by, format!("principal {name:?} no longer exists"))),
             Some(p) => inactive(&p, now_ms()).map_or(Ok(p), Err),
+        })
+    }
+
+    /// The active principal whose name and password these are, or why not; an unknown name
+    /// and a wrong password get the same answer.
+    async fn password_principal(&self, name: String, password: String) -> Result<Found, Error> {
+        let key = name.clone();
+        let (found, phc) = self
+            .blocking(move |store| Ok((store.principal_by_name(&key)?, store.password_of(&key)?)))
+            .await?;
+        // Argon2 takes tens of milliseconds of CPU on purpose: not on the async runtime.
+        let matches = match phc {
+            Some(phc) => tokio::task::spawn_blocking(move || password_matches(&password, &phc))
+                .await
+                .map_err(|e| Error::Internal(e.to_string()))?,
+            None => false,
+        };
+        Ok(match found {
+            Some(p) if matches => inactive(&p, now_ms()).map_or(Ok(p), Err),
+            _ => Err((
+                "password",
+                format!(
+                    "the name {name:?} and that password do not match a principal with a password"
+                ),
+            )),
         })
     }
 }

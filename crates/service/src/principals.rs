@@ -20,6 +20,33 @@ const TOKEN_BYTES: usize = 32;
 /// What tokens start with, so that a leaked one is easy to recognise and search for.
 pub const TOKEN_PREFIX: &str = "xst_";
 
+/// Shortest and longest password, in bytes.
+pub const MIN_PASSWORD_BYTES: usize = 12;
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+/// `password` hashed with Argon2id and a random salt, as a PHC string.
+fn hash_password(password: &str) -> Result<String, Error> {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt)
+        .map_err(|e| Error::Internal(format!("no randomness for a salt: {e}")))?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| Error::Internal(format!("salt: {e}")))?;
+    Ok(argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map_err(|e| Error::Internal(format!("cannot hash the password: {e}")))?
+        .to_string())
+}
+
+/// Whether `password` is the one `phc` was made from (false for a malformed hash).
+pub(crate) fn password_matches(password: &str, phc: &str) -> bool {
+    use argon2::password_hash::{PasswordHash, PasswordVerifier};
+    PasswordHash::new(phc).is_ok_and(|hash| {
+        argon2::Argon2::default()
+            .verify_password(password.as_bytes(), &hash)
+            .is_ok()
+    })
+}
+
 /// A new principal as an administrator describes it.
 #[derive(Debug, Clone)]
 pub struct NewPrincipal {
@@ -83,6 +110,58 @@ impl Service {
     pub async fn principals(&self, caller: &Caller) -> Result<Vec<Principal>, Error> {
         authorize(caller, Call::ManagePrincipals)?;
         self.blocking(|store| Ok(store.principals()?)).await
+    }
+
+    /// Sets the password an inspector or supervisor logs in to the review screen with (kept
+    /// as its Argon2id hash; a new one replaces the old).
+    pub async fn set_password(
+        &self,
+        caller: &Caller,
+        name: &str,
+        password: &str,
+    ) -> Result<(), Error> {
+        let actor = authorize(caller, Call::ManagePrincipals)?.to_string();
+        if !(MIN_PASSWORD_BYTES..=MAX_PASSWORD_BYTES).contains(&password.len()) {
+            return Err(Error::Invalid(format!(
+                "a password is {MIN_PASSWORD_BYTES} to {MAX_PASSWORD_BYTES} bytes; this one is {}",
+                password.len()
+            )));
+        }
+        let name = name.to_string();
+        let principal = self
+            .blocking({
+                let name = name.clone();
+                move |store| Ok(store.principal_by_name(&name)?)
+            })
+            .await?
+            .filter(|p| p.revoked_ms.is_none())
+            .ok_or_else(|| Error::UnknownPrincipal(name.clone()))?;
+        if !principal
+            .roles
+            .iter()
+            .any(|r| Call::ListFlagged.roles().contains(r))
+        {
+            return Err(Error::Invalid(format!(
+                "principal {name} is not an inspector or supervisor: only they log in to the review screen"
+            )));
+        }
+        let phc = tokio::task::spawn_blocking({
+            let password = password.to_string();
+            move || hash_password(&password)
+        })
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))??;
+        self.blocking(move |store| {
+            let set = store.transaction(|uow| {
+                Ok::<_, Error>(ledger::set_password(uow, &name, &phc, now_ms(), &actor)?)
+            })?;
+            if set {
+                Ok(())
+            } else {
+                Err(Error::UnknownPrincipal(name))
+            }
+        })
+        .await
     }
 
     /// Revokes a principal: its token is refused from now on.
@@ -236,5 +315,59 @@ mod tests {
             .map(|p| p.name)
             .collect();
         assert_eq!(names, ["boss", "insp-2"]);
+    }
+
+    #[tokio::test]
+    async fn an_inspector_with_a_password_logs_in_with_it_and_nobody_else_does() {
+        let (_dir, service) = service();
+        let operator = Caller::Operator("local:test".into());
+        service
+            .add_principal(&operator, new("insp-3", Role::Inspector, None))
+            .await
+            .expect("added");
+        service
+            .add_principal(&operator, new("risk-3", Role::RiskSystem, None))
+            .await
+            .expect("added");
+        let password = "correct horse battery";
+        let e = service
+            .set_password(&operator, "insp-3", "short")
+            .await
+            .expect_err("too short");
+        assert!(e.to_string().contains("12 to 1024 bytes"), "{e}");
+        let e = service
+            .set_password(&operator, "risk-3", password)
+            .await
+            .expect_err("not a review-screen user");
+        assert!(
+            e.to_string().contains("not an inspector or supervisor"),
+            "{e}"
+        );
+        service
+            .set_password(&operator, "insp-3", password)
+            .await
+            .expect("set");
+        let login = |name: &str, password: &str| Credential::Password {
+            name: name.into(),
+            password: password.into(),
+        };
+        assert_eq!(
+            who(&service, login("insp-3", password)).await.ok(),
+            Some("insp-3".into())
+        );
+        for (name, pw) in [("insp-3", "wrong horse battery"), ("nobody", password)] {
+            let e = who(&service, login(name, pw)).await.expect_err("refused");
+            assert!(e.to_string().contains("do not match"), "{e}");
+            assert!(!e.to_string().contains("horse"), "{e}");
+        }
+        assert!(!format!("{:?}", login("insp-3", password)).contains("horse"));
+        service
+            .revoke_principal(&operator, "insp-3")
+            .await
+            .expect("revoked");
+        let e = who(&service, Credential::Session("insp-3".into()))
+            .await
+            .expect_err("a revoked principal's session ends");
+        assert!(e.to_string().contains("revoked"), "{e}");
     }
 }

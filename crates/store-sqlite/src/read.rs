@@ -430,6 +430,17 @@ pub fn principal_by_name(conn: &Connection, name: &str) -> Result<Option<Princip
     principal_where(conn, "name", name)
 }
 
+pub fn password_of(conn: &Connection, name: &str) -> Result<Option<String>> {
+    Ok(conn
+        .query_row(
+            "SELECT password_phc FROM principals WHERE name = ?1",
+            [name],
+            |r| r.get::<_, Option<String>>(0),
+        )
+        .optional()?
+        .flatten())
+}
+
 /// The one principal whose `column` (a unique one) holds `value`.
 fn principal_where(conn: &Connection, column: &str, value: &str) -> Result<Option<Principal>> {
     let row = conn

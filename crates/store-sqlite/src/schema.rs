@@ -122,6 +122,11 @@ const MIGRATIONS: &[&str] = &[
         revoked_ms INTEGER
     );
     "#,
+    // 4: the password an inspector may log in to the review screen with, as its Argon2id
+    // PHC string (never the password).
+    r#"
+    ALTER TABLE principals ADD COLUMN password_phc TEXT;
+    "#,
 ];
 
 /// Brings the database up to the newest schema; refuses one written by a newer release.

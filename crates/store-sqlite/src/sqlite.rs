@@ -147,6 +147,10 @@ impl Store for SqliteStore {
         Ok(read::principal_by_name(&lock(&self.reader), name)?)
     }
 
+    fn password_of(&self, name: &str) -> std::result::Result<Option<String>, StoreError> {
+        Ok(read::password_of(&lock(&self.reader), name)?)
+    }
+
     fn purge_images(&self, before_ms: i64) -> std::result::Result<usize, StoreError> {
         Ok(lock(&self.writer)
             .execute(

@@ -256,6 +256,13 @@ impl Writer<'_, '_> {
             params![at_ms, name],
         )? == 1)
     }
+
+    fn set_password(&self, name: &str, password_phc: &str) -> Result<bool> {
+        Ok(self.tx.execute(
+            "UPDATE principals SET password_phc = ?1 WHERE name = ?2 AND revoked_ms IS NULL",
+            params![password_phc, name],
+        )? == 1)
+    }
 }
 
 impl UnitOfWork for Writer<'_, '_> {
@@ -328,5 +335,13 @@ impl UnitOfWork for Writer<'_, '_> {
         at_ms: i64,
     ) -> std::result::Result<bool, StoreError> {
         Ok(Writer::revoke_principal(self, name, at_ms)?)
+    }
+
+    fn set_password(
+        &mut self,
+        name: &str,
+        password_phc: &str,
+    ) -> std::result::Result<bool, StoreError> {
+        Ok(Writer::set_password(self, name, password_phc)?)
     }
 }

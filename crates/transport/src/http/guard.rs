@@ -18,7 +18,7 @@ use xray_service::{Call, Caller, Credential, Service, access::authorize};
 
 use super::{
     error::WebError,
-    session::{self, Sessions},
+    session::{self, SessionLogin, Sessions},
 };
 use crate::connection::Peer;
 
@@ -96,7 +96,10 @@ pub async fn authenticate(
                     )
                     .into_response();
                 }
-                Credential::Bearer(session.token)
+                match session.login {
+                    SessionLogin::Token(token) => Credential::Bearer(token),
+                    SessionLogin::Password(name) => Credential::Session(name),
+                }
             }
             None => {
                 return WebError(
@@ -171,9 +174,12 @@ pub async fn page_needs_session(
     }
 }
 
-#[derive(Debug, Deserialize)]
-pub struct Login {
-    token: String,
+/// A login: a bearer token, or a name and password (`principals set-password`).
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub enum Login {
+    Token { token: String },
+    Password { name: String, password: String },
 }
 
 /// Who the session is, and the token the page sends with its changes.
@@ -196,24 +202,38 @@ fn view(caller: &Caller, csrf: String) -> SessionView {
     }
 }
 
-/// `POST /api/login {"token": ...}`: logs in a principal that may use the review
-/// screen, and sets the session cookie.
+/// `POST /api/login {"token": ...}` or `{"name": ..., "password": ...}`: logs in a
+/// principal that may use the review screen, and sets the session cookie.
 pub async fn login(
     State(state): State<HttpState>,
     ConnectInfo(peer): ConnectInfo<Peer>,
     Json(login): Json<Login>,
 ) -> Result<Response, WebError> {
-    let token = login.token.trim().to_string();
+    let (credential, again) = match login {
+        Login::Token { token } => {
+            let token = token.trim().to_string();
+            (
+                Credential::Bearer(token.clone()),
+                SessionLogin::Token(token),
+            )
+        }
+        Login::Password { name, password } => {
+            let name = name.trim().to_string();
+            (
+                Credential::Password {
+                    name: name.clone(),
+                    password,
+                },
+                SessionLogin::Password(name),
+            )
+        }
+    };
     let caller = state
         .service
-        .authenticate(
-            Credential::Bearer(token.clone()),
-            Some(peer.addr.ip()),
-            DOOR,
-        )
+        .authenticate(credential, Some(peer.addr.ip()), DOOR)
         .await?;
     authorize(&caller, Call::ListFlagged)?;
-    let (id, session) = state.sessions.start(token).ok_or_else(|| {
+    let (id, session) = state.sessions.start(again).ok_or_else(|| {
         WebError(
             StatusCode::SERVICE_UNAVAILABLE,
             "no session can be opened now (too many are open); try again shortly".into(),

@@ -1,7 +1,8 @@
-//! The review screen's sessions: an inspector logs in once with a bearer token and the
-//! browser then holds only a random session id in an HttpOnly cookie. The token stays on the
-//! server, and every request re-authenticates it (through the use-case layer's short cache),
-//! so revoking a principal ends its sessions too. A session ends at logout, after
+//! The review screen's sessions: an inspector logs in once, with a bearer token or a name
+//! and password, and the browser then holds only a random session id in an HttpOnly cookie.
+//! The token stays on the server, and every request authenticates again (the token through
+//! the use-case layer's short cache, a password login by its principal's name), so revoking
+//! a principal ends its sessions too. A session ends at logout, after
 //! `--session-idle-secs` without a request, or [`MAX_SESSION_AGE`] after login.
 
 use std::{
@@ -19,11 +20,28 @@ pub const MAX_SESSION_AGE: Duration = Duration::from_secs(12 * 3600);
 /// Sessions open at once; past it, logging in is refused until some end.
 const MAX_SESSIONS: usize = 10_000;
 
+/// How a session proves itself again on each request.
+#[derive(Clone)]
+pub enum SessionLogin {
+    /// The bearer token it logged in with (never sent back to the browser).
+    Token(String),
+    /// The principal that logged in with its password.
+    Password(String),
+}
+
+impl std::fmt::Debug for SessionLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SessionLogin::Token(_) => f.write_str("Token(<secret>)"),
+            SessionLogin::Password(name) => write!(f, "Password({name:?})"),
+        }
+    }
+}
+
 /// One logged-in browser.
 #[derive(Debug, Clone)]
 pub struct Session {
-    /// The bearer token it logged in with (never sent back to the browser).
-    pub token: String,
+    pub login: SessionLogin,
     /// What the page sends back in `X-CSRF-Token` with every change it asks for.
     pub csrf: String,
     started: Instant,
@@ -66,7 +84,7 @@ impl Sessions {
 
     /// Opens a session for `token`; answers its id and CSRF token, or None when no
     /// randomness is to be had or too many sessions are open.
-    pub fn start(&self, token: String) -> Option<(String, Session)> {
+    pub fn start(&self, login: SessionLogin) -> Option<(String, Session)> {
         let now = Instant::now();
         let mut open = self.open();
         if open.len() >= MAX_SESSIONS {
@@ -76,7 +94,7 @@ impl Sessions {
             }
         }
         let session = Session {
-            token,
+            login,
             csrf: random_hex()?,
             started: now,
             last_seen: now,
@@ -138,14 +156,21 @@ mod tests {
     #[test]
     fn a_session_lives_while_used_and_ends_idle_or_at_logout() {
         let sessions = Sessions::new(Duration::from_millis(200));
-        let (id, session) = sessions.start("xst_t".into()).expect("started");
+        let token = || SessionLogin::Token("xst_t".into());
+        let (id, session) = sessions.start(token()).expect("started");
         assert_eq!(id.len(), 64);
         assert_ne!(session.csrf, id);
-        assert_eq!(sessions.touch(&id).map(|s| s.token), Some("xst_t".into()));
+        assert!(matches!(
+            sessions.touch(&id).map(|s| s.login),
+            Some(SessionLogin::Token(t)) if t == "xst_t"
+        ));
+        assert!(!format!("{session:?}").contains("xst_t"));
         assert!(sessions.touch("not-a-session").is_none());
         std::thread::sleep(Duration::from_millis(250));
         assert!(sessions.touch(&id).is_none(), "idle past the timeout");
-        let (id, _) = sessions.start("xst_t".into()).expect("started");
+        let (id, _) = sessions
+            .start(SessionLogin::Password("insp-1".into()))
+            .expect("started");
         sessions.end(&id);
         assert!(sessions.touch(&id).is_none(), "logged out");
     }

@@ -1,18 +1,24 @@
-// The login page: the token goes to the server once, in the body of a same-origin POST; the
-// server answers with an HttpOnly session cookie, and the page moves on to the review screen.
+// The login page: the token (or the name and password) goes to the server once, in the body
+// of a same-origin POST; the server answers with an HttpOnly session cookie, and the page
+// moves on to the review screen.
 "use strict";
 
 document.getElementById("login").addEventListener("submit", async (e) => {
   e.preventDefault();
   const status = document.getElementById("login-status");
   const token = document.getElementById("token");
+  const name = document.getElementById("name");
+  const password = document.getElementById("password");
+  const body = token.value.trim()
+    ? { token: token.value.trim() }
+    : { name: name.value.trim(), password: password.value };
   status.textContent = "Logging in…";
   try {
     const response = await fetch("/api/login", {
       method: "POST",
       credentials: "same-origin",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ token: token.value }),
+      body: JSON.stringify(body),
     });
     if (response.ok) {
       window.location.assign("/");
@@ -24,5 +30,6 @@ document.getElementById("login").addEventListener("submit", async (e) => {
     status.textContent = `Not logged in: ${err.message}`;
   } finally {
     token.value = "";
+    password.value = "";
   }
 });
