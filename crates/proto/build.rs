@@ -10,6 +10,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "xray/v1/risk.proto",
         "xray/v1/declarations.proto",
         "xray/v1/review.proto",
+        // The KServe v2 / Triton protocol (package `inference`), for tritonclient and
+        // perf_analyzer; compiled into the same descriptor set so reflection lists it too.
+        "inference/grpc_service.proto",
+        "inference/model_config.proto",
     ];
     for proto in protos {
         println!("cargo:rerun-if-changed={}", root.join(proto).display());
@@ -25,6 +29,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .codec_path("crate::codec::WireCodec")
         .bytes(".xray.v1.Scan.image")
         .bytes(".xray.v1.ScanRecord.image")
+        .bytes(".inference.ModelInferRequest.raw_input_contents")
+        .bytes(".inference.ModelInferResponse.raw_output_contents")
         .compile_fds(descriptors)?;
     Ok(())
 }

@@ -2,10 +2,14 @@
 //! one process-wide registry so that every layer records without plumbing; the transport
 //! crate serves it as OpenMetrics text on the HTTP port.
 
+mod stats;
+
 use std::{
     sync::{LazyLock, atomic::AtomicU64},
     time::Duration,
 };
+
+pub use stats::{ModelStats, ModelStatsTable, StatDuration};
 
 use prometheus_client::{
     encoding::EncodeLabelSet,
@@ -164,6 +168,8 @@ pub struct Metrics {
     pub declaration_conflicts: Counter,
     /// Calls refused because their credential was not accepted, by door and reason.
     pub auth_failures: Family<AuthFailureLabels, Counter>,
+    /// Per-model cumulative statistics (the KServe v2 statistics extension).
+    pub model_stats: ModelStatsTable,
 }
 
 fn seconds_histogram() -> Histogram {
@@ -201,6 +207,7 @@ impl Metrics {
             scan_conflicts: Family::default(),
             declaration_conflicts: Counter::default(),
             auth_failures: Family::default(),
+            model_stats: ModelStatsTable::default(),
             registry: Registry::default(),
         };
         registry.register(

@@ -33,8 +33,13 @@ impl Caller {
 /// Everything a caller can ask of the service, whatever the door.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Call {
-    /// xray.v1.Inspection/Inspect and StreamScans: send scans (for the principal's portals).
+    /// xray.v1.Inspection/Inspect and StreamScans, and the inference protocol's encoded-scan
+    /// inputs: send scans (for the principal's portals).
     SendScans,
+    /// The inference protocol's ready-tensor inputs: run a model on a preprocessed tensor.
+    InferTensors,
+    /// The models' metadata, configuration and readiness (the inference protocol).
+    ReadModels,
     /// Declarations/RegisterDeclaration.
     RegisterDeclaration,
     /// Declarations/GetDeclaration.
@@ -55,13 +60,15 @@ pub enum Call {
     ManagePrincipals,
     /// grpc.health.v1.Health.
     Health,
-    /// The Prometheus metrics.
+    /// The Prometheus metrics and the inference protocol's model statistics.
     Metrics,
 }
 
 impl Call {
-    pub const ALL: [Call; 12] = [
+    pub const ALL: [Call; 14] = [
         Call::SendScans,
+        Call::InferTensors,
+        Call::ReadModels,
         Call::RegisterDeclaration,
         Call::ReadDeclaration,
         Call::WatchRisk,
@@ -79,6 +86,8 @@ impl Call {
     pub fn as_str(self) -> &'static str {
         match self {
             Call::SendScans => "sending scans",
+            Call::InferTensors => "running a model on ready tensors",
+            Call::ReadModels => "reading the models' metadata",
             Call::RegisterDeclaration => "registering declarations",
             Call::ReadDeclaration => "reading declarations",
             Call::WatchRisk => "watching the risk feed",
@@ -97,13 +106,15 @@ impl Call {
     pub fn roles(self) -> &'static [Role] {
         use Role::*;
         match self {
-            Call::SendScans => &[Scanner],
+            Call::SendScans | Call::InferTensors => &[Scanner],
             Call::RegisterDeclaration | Call::WatchRisk => &[RiskSystem],
             Call::ReadDeclaration => &[RiskSystem, Inspector, Supervisor],
             Call::ListFlagged | Call::ReadScan | Call::SubmitVerdict => &[Inspector, Supervisor],
             Call::ReadAudit | Call::ReadAccuracy => &[Supervisor],
             Call::ManagePrincipals => &[Admin],
-            Call::Health => &[Scanner, Inspector, RiskSystem, Supervisor, Admin, Observer],
+            Call::Health | Call::ReadModels => {
+                &[Scanner, Inspector, RiskSystem, Supervisor, Admin, Observer]
+            }
             Call::Metrics => &[Observer, Supervisor, Admin],
         }
     }
@@ -192,6 +203,8 @@ mod tests {
         // Columns: scanner, inspector, risk-system, supervisor, admin, observer.
         let table = [
             (Call::SendScans, "X....."),
+            (Call::InferTensors, "X....."),
+            (Call::ReadModels, "XXXXXX"),
             (Call::RegisterDeclaration, "..X..."),
             (Call::ReadDeclaration, ".XXX.."),
             (Call::WatchRisk, "..X..."),

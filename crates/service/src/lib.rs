@@ -16,6 +16,7 @@ pub mod authentication;
 pub mod declarations;
 mod error;
 pub mod feed;
+pub mod inference;
 pub mod principals;
 pub mod review;
 pub mod screening;

@@ -98,6 +98,11 @@ impl Batcher {
         })
     }
 
+    /// How this model batches (the effective settings, flags over model.toml).
+    pub fn options(&self) -> &BatchingOptions {
+        &self.options
+    }
+
     /// Takes a place in `priority`'s queue bound for `client`, or answers at once that the
     /// level is full or that the client already holds its share of it.
     pub fn admit(&self, priority: Priority, client: u64) -> Result<Admission, BatchError> {

@@ -86,10 +86,14 @@ impl Executor {
                 m.inferred_images
                     .get_or_create(&self.model)
                     .inc_by(n as u64);
+                let stats = m.model_stats.of(&self.model.model);
+                stats.batch(n);
                 let per_image = dims[0] * dims[1];
                 for (job, output) in batch.into_iter().zip(data.chunks_exact(per_image)) {
                     let queue_time = started.saturating_duration_since(job.enqueued);
                     Metrics::observe(&m.queue_seconds, &self.model.model, queue_time);
+                    stats.queue.add(queue_time);
+                    stats.compute_infer.add(inference_time);
                     let _ = job.reply.send(Ok(ModelOutput {
                         data: output.to_vec(),
                         dims,

@@ -34,6 +34,9 @@ pub struct OpenedInstance {
     /// The largest batch to form: model.toml's `max_batch`, or 1 when the ONNX file fixes
     /// its batch dimension at 1.
     pub max_batch: usize,
+    /// The per-image output dims the warm-up run gave (what a client of the raw output
+    /// gets).
+    pub output_dims: [usize; 2],
 }
 
 impl ModelInstance {
@@ -81,7 +84,7 @@ impl ModelInstance {
             doubled: Vec::new(),
         };
         let zeros = vec![0f32; instance.input_len() * max_batch];
-        instance
+        let (output_dims, _) = instance
             .infer(max_batch, &zeros)
             .map_err(|reason| ModelError::Session {
                 model: spec.name.clone(),
@@ -92,6 +95,7 @@ impl ModelInstance {
             instance,
             provider,
             max_batch,
+            output_dims,
         })
     }
 

@@ -18,6 +18,8 @@ pub struct LoadedModel {
     pub palette: Palette,
     /// Batch size the batcher forms at most (1 for a fixed-batch ONNX file).
     pub max_batch: usize,
+    /// The per-image output dims of its warm-up run.
+    pub output_dims: [usize; 2],
     /// Its sessions, each with the provider it runs on; the pipeline hands them to the
     /// model's executor threads.
     pub instances: Vec<(ModelInstance, ExecutionProvider)>,
@@ -112,9 +114,11 @@ fn load_model(
     let onnx = dir.join(&spec.file);
     let mut instances = Vec::new();
     let mut max_batch = spec.max_batch;
+    let mut output_dims = [0, 0];
     for _ in 0..options.instances.max(1) {
         let opened = ModelInstance::open(runtime, &spec, &onnx, &options.session)?;
         max_batch = opened.max_batch;
+        output_dims = opened.output_dims;
         instances.push((opened.instance, opened.provider));
     }
     let provider = instances[0].1;
@@ -136,6 +140,7 @@ fn load_model(
         palette: Palette::new(spec.input.palette),
         dir: dir.to_path_buf(),
         max_batch,
+        output_dims,
         instances,
         spec,
     })

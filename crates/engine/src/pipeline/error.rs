@@ -47,18 +47,36 @@ impl PipelineError {
 pub(super) struct OutcomeRecorder {
     pub model: String,
     pub recorded: bool,
+    /// When the request was received: a failure's time goes into the model's statistics.
+    pub received: std::time::Instant,
 }
 
 impl OutcomeRecorder {
+    pub fn new(model: String) -> Self {
+        Self {
+            model,
+            recorded: false,
+            received: std::time::Instant::now(),
+        }
+    }
+
     pub fn finish<T>(mut self, result: &Result<T, PipelineError>) {
         let outcome = match result {
             Ok(_) => Outcome::Success,
             Err(e) => e.outcome(),
         };
-        metrics().request(&self.model, outcome);
+        let m = metrics();
+        m.request(&self.model, outcome);
+        // Unknown models have no statistics: clients control their names.
+        if result.is_err() && self.model != UNKNOWN_MODEL {
+            m.model_stats.of(&self.model).fail.add(self.received.elapsed());
+        }
         self.recorded = true;
     }
 }
+
+/// The label of requests that name a model the server does not have.
+pub(super) const UNKNOWN_MODEL: &str = "unknown";
 
 impl Drop for OutcomeRecorder {
     fn drop(&mut self) {

@@ -19,8 +19,9 @@ use xray_metrics::{Metrics, metrics};
 
 pub use error::PipelineError;
 pub use models::{BatchingSettings, ServedModel};
-pub use request::{Inspection, MAX_SCAN_ID_BYTES, ScanRequest, Timings, validate};
+pub use request::{Inspection, MAX_SCAN_ID_BYTES, ScanRequest, TensorRequest, Timings, validate};
 
+pub use crate::batching::ModelOutput;
 use crate::{
     batching::BatchError,
     detect::{ScoreCut, postprocess},
@@ -30,7 +31,7 @@ use crate::{
     },
     model::ModelRegistry,
 };
-use error::OutcomeRecorder;
+use error::{OutcomeRecorder, UNKNOWN_MODEL};
 
 /// Runs scans through the models; cheap to clone.
 #[derive(Clone)]
@@ -134,6 +135,59 @@ impl Pipeline {
         Ok((inspection, scan))
     }
 
+    /// Runs a ready input tensor (`3 x H x W` floats, letterboxed and normalised by the
+    /// caller as the model's `[input]` says) through the model's batcher, with the scans, and
+    /// answers the model's raw output for it.
+    pub async fn infer_ready(&self, request: TensorRequest) -> Result<ModelOutput, PipelineError> {
+        let model = self.models.get(request.model.as_deref());
+        let recorder = OutcomeRecorder::new(
+            model
+                .as_ref()
+                .map_or_else(|_| UNKNOWN_MODEL.to_string(), |m| m.spec.name.clone()),
+        );
+        let run = async {
+            let model = model?;
+            let spec = &model.spec.input;
+            let expected = 3 * spec.width as usize * spec.height as usize;
+            if request.input.len() != expected {
+                return Err(PipelineError::InvalidRequest(format!(
+                    "the input tensor holds {} values per image; model {} takes [3, {}, {}] = {expected}",
+                    request.input.len(),
+                    model.spec.name,
+                    spec.height,
+                    spec.width
+                )));
+            }
+            let received = Instant::now();
+            let client = client_key(&request.client);
+            let admission = model.batcher.admit(request.priority, client)?;
+            let output = model
+                .batcher
+                .submit(admission, request.input, request.deadline, client)?
+                .await
+                .map_err(|_| BatchError::Stopped(model.spec.name.clone()))??;
+            let m = metrics();
+            Metrics::observe(&m.request_seconds, &model.spec.name, received.elapsed());
+            m.model_stats
+                .of(&model.spec.name)
+                .success
+                .add(received.elapsed());
+            Ok(output)
+        };
+        let result = match request.deadline {
+            Some(deadline) => {
+                tokio::time::timeout_at(tokio::time::Instant::from_std(deadline), run)
+                    .await
+                    .unwrap_or(Err(PipelineError::DeadlineExceeded(
+                        "before the tensor was run",
+                    )))
+            }
+            None => run.await,
+        };
+        recorder.finish(&result);
+        result
+    }
+
     /// Runs a scan, giving up with DEADLINE_EXCEEDED at its deadline, and counts its outcome.
     async fn run_until_deadline(
         &self,
@@ -141,13 +195,11 @@ impl Pipeline {
         keep_pixels: bool,
     ) -> Result<(Inspection, Option<DecodedScan>), PipelineError> {
         // Unknown model names are not used as labels: clients control them.
-        let recorder = OutcomeRecorder {
-            model: self
-                .models
+        let recorder = OutcomeRecorder::new(
+            self.models
                 .get(request.model.as_deref())
-                .map_or_else(|_| "unknown".to_string(), |m| m.spec.name.clone()),
-            recorded: false,
-        };
+                .map_or_else(|_| UNKNOWN_MODEL.to_string(), |m| m.spec.name.clone()),
+        );
         let result = match request.deadline {
             Some(deadline) => tokio::time::timeout_at(
                 tokio::time::Instant::from_std(deadline),
@@ -227,6 +279,10 @@ impl Pipeline {
         Metrics::observe(&m.preprocess_seconds, name, prepared.preprocess);
         Metrics::observe(&m.postprocess_seconds, name, postprocess_time);
         Metrics::observe(&m.request_seconds, name, received.elapsed());
+        let stats = m.model_stats.of(name);
+        stats.compute_input.add(prepared.decode + prepared.preprocess);
+        stats.compute_output.add(postprocess_time);
+        stats.success.add(received.elapsed());
         let inspection = Inspection {
             scan_id: request.scan_id,
             model: model.spec.name.clone(),

@@ -29,6 +29,8 @@ pub struct ServedModel {
     pub palette: Palette,
     /// The model's queue, batching thread and executor threads.
     pub batcher: Batcher,
+    /// The per-image output dims (what a client of the raw output gets).
+    pub output_dims: [usize; 2],
 }
 
 /// Every served model, by name, and the one a scan that names none gets.
@@ -74,6 +76,7 @@ fn serve(model: LoadedModel, settings: &BatchingSettings) -> Result<ServedModel,
         dir,
         palette,
         max_batch,
+        output_dims,
         instances,
     } = model;
     let max_queue_delay = settings
@@ -106,5 +109,6 @@ fn serve(model: LoadedModel, settings: &BatchingSettings) -> Result<ServedModel,
         dir,
         palette,
         batcher,
+        output_dims,
     })
 }

@@ -65,6 +65,19 @@ pub struct Inspection {
     pub batch_size: usize,
 }
 
+/// A ready input tensor for one image, from a client that preprocesses itself.
+#[derive(Debug, Clone, Default)]
+pub struct TensorRequest {
+    /// The model to run [default: the default model].
+    pub model: Option<String>,
+    /// `3 x H x W` floats, the model's input without the batch dimension.
+    pub input: Vec<f32>,
+    pub priority: Priority,
+    /// Who sent it, for fair queueing (as [`ScanRequest::client`]).
+    pub client: String,
+    pub deadline: Option<Instant>,
+}
+
 /// Checks what a scan says about itself (ids, options) before anything is decoded or stored.
 pub fn validate(request: &ScanRequest) -> Result<(), PipelineError> {
     if request.scan_id.is_empty() {
