@@ -6,6 +6,7 @@
 pub mod connection;
 pub mod grpc;
 pub mod http;
+pub mod kserve;
 pub mod server;
 
 pub use server::{ServerConfig, serve};

@@ -16,6 +16,7 @@ use xray_engine::{imaging::ImageLimits, pipeline::Pipeline};
 use xray_metrics::metrics;
 use xray_proto::{
     FILE_DESCRIPTOR_SET, declarations_server::DeclarationsServer,
+    inference::grpc_inference_service_server::GrpcInferenceServiceServer,
     inspection_server::InspectionServer, review_server::ReviewServer,
 };
 use xray_service::Service;
@@ -27,6 +28,7 @@ use crate::{
         AuthenticateLayer, DeclarationsService, InspectionService, OversizeLayer, ReviewService,
     },
     http::{HttpState, router, serve_http},
+    kserve::InferenceService,
 };
 
 /// Settings of the network edge.
@@ -78,10 +80,11 @@ fn reload_on_hangup(ports: [Arc<ReloadableTls>; 2]) {
 }
 
 /// The services health reports on (besides the server as a whole, "").
-const SERVICES: [&str; 3] = [
+const SERVICES: [&str; 4] = [
     "xray.v1.Inspection",
     "xray.v1.Declarations",
     "xray.v1.Review",
+    "inference.GRPCInferenceService",
 ];
 
 /// Binds the ports, loads the models with `load` (on a blocking thread) and hands them to
@@ -143,6 +146,10 @@ pub async fn serve(
     let review = ReviewServer::new(ReviewService::new(service.clone()))
         .max_encoding_message_size(max_message);
     let declarations = DeclarationsServer::new(DeclarationsService::new(service.clone()));
+    // The inference protocol carries scans and tensors both ways: the same bound.
+    let inference = GrpcInferenceServiceServer::new(InferenceService::new(service.clone()))
+        .max_decoding_message_size(max_message)
+        .max_encoding_message_size(max_message);
 
     let (health, health_service) = tonic_health::server::health_reporter();
     for name in std::iter::once("").chain(SERVICES) {
@@ -178,6 +185,7 @@ pub async fn serve(
             .add_service(inspection)
             .add_service(declarations)
             .add_service(review)
+            .add_service(inference)
             .serve_with_incoming_shutdown(incoming, stopped()),
     );
 

@@ -84,13 +84,14 @@ impl ModelInstance {
             doubled: Vec::new(),
         };
         let zeros = vec![0f32; instance.input_len() * max_batch];
-        let (output_dims, _) = instance
-            .infer(max_batch, &zeros)
-            .map_err(|reason| ModelError::Session {
-                model: spec.name.clone(),
-                path: onnx.to_path_buf(),
-                reason: format!("warm-up run failed: {reason}"),
-            })?;
+        let (output_dims, _) =
+            instance
+                .infer(max_batch, &zeros)
+                .map_err(|reason| ModelError::Session {
+                    model: spec.name.clone(),
+                    path: onnx.to_path_buf(),
+                    reason: format!("warm-up run failed: {reason}"),
+                })?;
         Ok(OpenedInstance {
             instance,
             provider,

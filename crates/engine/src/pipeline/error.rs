@@ -69,7 +69,10 @@ impl OutcomeRecorder {
         m.request(&self.model, outcome);
         // Unknown models have no statistics: clients control their names.
         if result.is_err() && self.model != UNKNOWN_MODEL {
-            m.model_stats.of(&self.model).fail.add(self.received.elapsed());
+            m.model_stats
+                .of(&self.model)
+                .fail
+                .add(self.received.elapsed());
         }
         self.recorded = true;
     }

@@ -280,7 +280,9 @@ impl Pipeline {
         Metrics::observe(&m.postprocess_seconds, name, postprocess_time);
         Metrics::observe(&m.request_seconds, name, received.elapsed());
         let stats = m.model_stats.of(name);
-        stats.compute_input.add(prepared.decode + prepared.preprocess);
+        stats
+            .compute_input
+            .add(prepared.decode + prepared.preprocess);
         stats.compute_output.add(postprocess_time);
         stats.success.add(received.elapsed());
         let inspection = Inspection {

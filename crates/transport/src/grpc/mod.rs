@@ -3,15 +3,15 @@
 //! conversions between wire and domain types; the one mapping of use-case errors to status
 //! codes; the call's deadline from `grpc-timeout`.
 
-mod authenticate;
+pub(crate) mod authenticate;
 pub mod convert;
 pub mod convert_customs;
-mod deadline;
+pub(crate) mod deadline;
 mod declarations;
 mod inspection;
 mod oversize;
 mod review;
-mod status;
+pub(crate) mod status;
 
 pub use authenticate::AuthenticateLayer;
 pub use deadline::DEADLINE_MARGIN;
