@@ -53,6 +53,26 @@ impl Outcome {
     }
 }
 
+/// The protocol a request came in by (the `protocol` label of `xray_requests_total`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Protocol {
+    /// The service's own `xray.v1` API (and the offline tools).
+    #[default]
+    XrayV1,
+    /// The KServe v2 / Triton inference protocol.
+    KserveV2,
+}
+
+impl Protocol {
+    /// The `protocol` label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::XrayV1 => "xray.v1",
+            Protocol::KserveV2 => "kserve-v2",
+        }
+    }
+}
+
 /// The `model` label.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ModelLabels {
@@ -64,6 +84,7 @@ pub struct ModelLabels {
 pub struct RequestLabels {
     pub model: String,
     pub outcome: String,
+    pub protocol: String,
 }
 
 /// Labels of the queue depth gauge.
@@ -335,11 +356,12 @@ impl Metrics {
     }
 
     /// Counts one finished request.
-    pub fn request(&self, model: &str, outcome: Outcome) {
+    pub fn request(&self, model: &str, outcome: Outcome, protocol: Protocol) {
         self.requests
             .get_or_create(&RequestLabels {
                 model: model.to_string(),
                 outcome: outcome.as_str().to_string(),
+                protocol: protocol.as_str().to_string(),
             })
             .inc();
     }
@@ -422,7 +444,7 @@ mod tests {
     #[test]
     fn text_has_the_documented_names() {
         let m = metrics();
-        m.request("unit-test-model", Outcome::Rejected);
+        m.request("unit-test-model", Outcome::Rejected, Protocol::KserveV2);
         Metrics::observe(
             &m.queue_seconds,
             "unit-test-model",
@@ -430,7 +452,9 @@ mod tests {
         );
         let text = m.encode();
         assert!(
-            text.contains("xray_requests_total{model=\"unit-test-model\",outcome=\"rejected\"} 1"),
+            text.contains(
+                "xray_requests_total{model=\"unit-test-model\",outcome=\"rejected\",protocol=\"kserve-v2\"} 1"
+            ),
             "{text}"
         );
         assert!(text.contains("xray_queue_seconds_count{model=\"unit-test-model\"} 1"));

@@ -1,6 +1,6 @@
 //! Why a scan could not be screened, and how each failure is counted.
 
-use xray_metrics::{Outcome, metrics};
+use xray_metrics::{Outcome, Protocol, metrics};
 
 use crate::{batching::BatchError, detect::OutputShapeError, imaging::ImagingError};
 
@@ -46,15 +46,17 @@ impl PipelineError {
 /// dropped before that (the client went away).
 pub(super) struct OutcomeRecorder {
     pub model: String,
+    pub protocol: Protocol,
     pub recorded: bool,
     /// When the request was received: a failure's time goes into the model's statistics.
     pub received: std::time::Instant,
 }
 
 impl OutcomeRecorder {
-    pub fn new(model: String) -> Self {
+    pub fn new(model: String, protocol: Protocol) -> Self {
         Self {
             model,
+            protocol,
             recorded: false,
             received: std::time::Instant::now(),
         }
@@ -66,7 +68,7 @@ impl OutcomeRecorder {
             Err(e) => e.outcome(),
         };
         let m = metrics();
-        m.request(&self.model, outcome);
+        m.request(&self.model, outcome, self.protocol);
         // Unknown models have no statistics: clients control their names.
         if result.is_err() && self.model != UNKNOWN_MODEL {
             m.model_stats
@@ -84,7 +86,7 @@ pub(super) const UNKNOWN_MODEL: &str = "unknown";
 impl Drop for OutcomeRecorder {
     fn drop(&mut self) {
         if !self.recorded {
-            metrics().request(&self.model, Outcome::Cancelled);
+            metrics().request(&self.model, Outcome::Cancelled, self.protocol);
         }
     }
 }

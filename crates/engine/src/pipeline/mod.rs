@@ -144,6 +144,7 @@ impl Pipeline {
             model
                 .as_ref()
                 .map_or_else(|_| UNKNOWN_MODEL.to_string(), |m| m.spec.name.clone()),
+            request.protocol,
         );
         let run = async {
             let model = model?;
@@ -199,6 +200,7 @@ impl Pipeline {
             self.models
                 .get(request.model.as_deref())
                 .map_or_else(|_| UNKNOWN_MODEL.to_string(), |m| m.spec.name.clone()),
+            request.protocol,
         );
         let result = match request.deadline {
             Some(deadline) => tokio::time::timeout_at(

@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use xray_metrics::Protocol;
 use xray_types::{Encoding, Priority};
 
 use super::PipelineError;
@@ -37,6 +38,8 @@ pub struct ScanRequest {
     /// one that sends many scans at once does not hold back the others. Empty: one shared
     /// client.
     pub client: String,
+    /// The protocol it came in by, for the metrics.
+    pub protocol: Protocol,
 }
 
 /// Where a scan's time went.
@@ -76,6 +79,8 @@ pub struct TensorRequest {
     /// Who sent it, for fair queueing (as [`ScanRequest::client`]).
     pub client: String,
     pub deadline: Option<Instant>,
+    /// The protocol it came in by, for the metrics.
+    pub protocol: Protocol,
 }
 
 /// Checks what a scan says about itself (ids, options) before anything is decoded or stored.

@@ -7,6 +7,7 @@ use xray_engine::{
     imaging::RawLayout,
     pipeline::{Inspection, ScanRequest},
 };
+use xray_metrics::Protocol;
 use xray_proto as proto;
 use xray_service::{
     Error,
@@ -50,6 +51,7 @@ pub fn scan(scan: proto::Scan, deadline: Option<Instant>, client: String) -> Res
             priority,
             deadline,
             client,
+            protocol: Protocol::XrayV1,
         },
         view,
         channels: scan.channels,

@@ -13,6 +13,7 @@
 use std::{collections::HashMap, time::Instant};
 
 use xray_engine::pipeline::{ScanRequest, TensorRequest};
+use xray_metrics::Protocol;
 use xray_service::{
     Caller, Error, Service,
     screening::{Scan, ScanAnswer, Screening},
@@ -213,6 +214,7 @@ async fn infer_scans(
                 priority: Priority::Live,
                 deadline: call.deadline,
                 client: call.client.clone(),
+                protocol: Protocol::KserveV2,
                 ..Default::default()
             },
             view,
@@ -415,6 +417,7 @@ async fn infer_tensors(
         priority: Priority::Live,
         client: call.client.clone(),
         deadline: call.deadline,
+        protocol: Protocol::KserveV2,
     });
     let outputs = futures_util::future::join_all(
         requests.map(|request| service.infer_ready(caller, request)),
