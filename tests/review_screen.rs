@@ -1,6 +1,6 @@
 //! The inspectors' review screen in a real browser: the server with the default model gets
 //! the test images over gRPC as scans of registered declarations, then headless Chromium
-//! (driven through chromedriver) loads the queue, opens the top scan, checks that each drawn
+//! (driven through chromedriver) logs in as an inspector, loads the queue, opens the top scan, checks that each drawn
 //! box sits where the detection is, gives a verdict by keyboard, and sees a new flagged scan
 //! arrive live; gRPC then shows the verdict stored and the risk changed.
 //!
@@ -124,9 +124,18 @@ async fn review_flow() {
         "the default model flags nothing in test-images/"
     );
 
+    // The inspector is a principal of its own: the verdicts are recorded under its name.
+    let inspector = add_principal(&server.data_dir, "insp-42", &["inspector"], &[]);
     let driver = Driver::start();
     let browser = Browser::open(&driver, 1500, 900).await;
-    browser.goto(&base).await;
+    log_in(&browser, &base, &inspector).await;
+    browser
+        .wait_for(
+            "the screen to say who is logged in",
+            "return document.getElementById('principal').textContent === 'insp-42 (inspector)'",
+            WAIT,
+        )
+        .await;
     browser
         .wait_for(
             "the queue of flagged scans",
@@ -141,9 +150,6 @@ async fn review_flow() {
             WAIT,
         )
         .await;
-    // The inspector's id, typed: i, the id, Escape.
-    browser.keys("iinsp-42\u{E00C}").await;
-
     // The top of the queue opens by itself.
     let top = browser
         .eval(
@@ -342,7 +348,8 @@ async fn review_flow() {
     browser.close().await;
 }
 
-/// The review screen's API refuses what it cannot do with a status and a sentence.
+/// The review screen's API refuses what it cannot do with a status and a sentence; a
+/// verdict is its caller's, and naming another inspector is refused.
 #[tokio::test]
 async fn the_review_api_answers_bad_requests_with_a_reason() {
     let server = Server::start(&repo("tests/fixtures/risk"), &[]);
@@ -371,20 +378,29 @@ async fn the_review_api_answers_bad_requests_with_a_reason() {
         .inspect(Scan {
             scan_id: "api-1".into(),
             declaration_id: "D-API".into(),
+            portal_id: "test-portal".into(),
             image: encode(&red, image::ImageFormat::Png).into(),
             ..Default::default()
         })
         .await
         .expect("inspects");
 
-    let (status, page) = http(port, "GET", "/", None).await;
+    // The API is called as a program would: with the test principal's bearer token.
+    let authorization = format!("Bearer {}", server.token);
+    let bearer = [("Authorization", authorization.as_str())];
+    let (status, _, page) = http_with(port, "GET", "/login", &[], None).await;
     assert_eq!(status, 200);
-    assert!(page.contains("<script src=\"/assets/review.js\">"));
-    let (status, queue) = http(port, "GET", "/api/flagged?channel=red", None).await;
-    assert_eq!(status, 200);
+    assert!(page.contains("<script src=\"/assets/login.js\">"));
+    let (status, _, queue) =
+        http_with(port, "GET", "/api/flagged?channel=red", &bearer, None).await;
+    assert_eq!(status, 200, "{queue}");
     let queue: Value = serde_json::from_str(&queue).expect("JSON");
     assert_eq!(queue[0]["scan_id"], "api-1");
 
+    let impersonation = format!(
+        "inspector_id is \"insp-1\" but the call is authenticated as {}",
+        server.principal
+    );
     let cases = [
         (
             "GET",
@@ -410,22 +426,20 @@ async fn the_review_api_answers_bad_requests_with_a_reason() {
         (
             "POST",
             "/api/scans/api-1/verdict",
-            Some(json!({"inspector_id": "", "decision": "cleared"})),
+            Some(json!({"inspector_id": "insp-1", "decision": "cleared"})),
             400,
-            "inspector_id is empty",
+            impersonation.as_str(),
         ),
         (
             "POST",
             "/api/scans/api-1/verdict",
-            Some(
-                json!({"inspector_id": "insp-1", "detections": [{"detection_id": 7, "verdict": "confirmed"}]}),
-            ),
+            Some(json!({"detections": [{"detection_id": 7, "verdict": "confirmed"}]})),
             400,
             "scan api-1 has no detection 7",
         ),
     ];
     for (method, path, body, want, words) in cases {
-        let (status, answer) = http(port, method, path, body.as_ref()).await;
+        let (status, _, answer) = http_with(port, method, path, &bearer, body.as_ref()).await;
         assert_eq!(status, want, "{method} {path}: {answer}");
         let error: Value = serde_json::from_str(&answer).expect("a JSON error");
         let message = error["error"].as_str().expect("an error sentence");
@@ -434,11 +448,17 @@ async fn the_review_api_answers_bad_requests_with_a_reason() {
             "{method} {path}: {answer} lacks {words:?}"
         );
     }
-    let (status, answer) = http(
+    // Naming oneself is allowed (older clients send their name).
+    let (status, _, answer) = http_with(
         port,
         "POST",
         "/api/scans/api-1/verdict",
-        Some(&json!({"inspector_id": "insp-1", "decision": "seized", "comment": "pistol held"})),
+        &bearer,
+        Some(&json!({
+            "inspector_id": server.principal,
+            "decision": "seized",
+            "comment": "pistol held"
+        })),
     )
     .await;
     assert_eq!(status, 200, "{answer}");

@@ -24,8 +24,9 @@ document.getElementById("login").addEventListener("submit", async (e) => {
       window.location.assign("/");
       return;
     }
-    const body = await response.json().catch(() => ({}));
-    status.textContent = `Not logged in: ${body.error || response.statusText}`;
+    // Not `body`: that name in this block would shadow the request's body above it.
+    const answer = await response.json().catch(() => ({}));
+    status.textContent = `Not logged in: ${answer.error || response.statusText}`;
   } catch (err) {
     status.textContent = `Not logged in: ${err.message}`;
   } finally {
