@@ -10,7 +10,7 @@ FEATURES := $(if $(filter 1,$(GPU)),--features cuda,)
 NVIDIA_LIBS := $(shell ls -d $(CURDIR)/.ort/python/nvidia/*/lib 2>/dev/null | tr '\n' ':')
 export LD_LIBRARY_PATH := $(NVIDIA_LIBS)$(LD_LIBRARY_PATH)
 
-.PHONY: setup setup-browser build serve test fixtures model-data model-train model-thresholds model-eval model-known-misses model gpu-bin bench ceiling
+.PHONY: perf-analyzer setup setup-browser build serve test fixtures model-data model-train model-thresholds model-eval model-known-misses model gpu-bin bench ceiling
 
 setup:
 	GPU=$(GPU) tools/setup.sh
@@ -30,6 +30,10 @@ test: setup setup-browser
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
 	$(CARGO) check --locked --workspace --all-targets --features cuda
 	$(CARGO) test --locked --workspace --all-targets
+
+# Triton's perf_analyzer against a running server, from a Debian 13 root (see the script).
+perf-analyzer:
+	tools/perf-analyzer.sh $(ARGS)
 
 # Rewrites the ONNX test fixtures (tests/fixtures/models) from tools/make_fixtures.py.
 fixtures: setup
