@@ -122,9 +122,15 @@ pub async fn serve(
     }
     let (grpc_tls, http_tls) = tls.unzip();
 
+    // A message may carry one image at the byte limit plus its metadata; a larger image is
+    // refused by the pipeline with a clear INVALID_ARGUMENT, up to twice the limit. The
+    // HTTP door's inference calls take bodies up to the same bound.
+    let max_message = config.limits.max_bytes.saturating_mul(2) + (1 << 20);
+
     let http = match config.http_addr {
         Some(addr) => {
-            let state = HttpState::new(service.clone(), config.session_idle, http_tls.is_some());
+            let state = HttpState::new(service.clone(), config.session_idle, http_tls.is_some())
+                .with_max_body(max_message);
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
                 .with_context(|| format!("cannot serve HTTP on {addr} (--http-addr)"))?;
@@ -134,9 +140,6 @@ pub async fn serve(
         None => None,
     };
 
-    // A message may carry one image at the byte limit plus its metadata; a larger image is
-    // refused by the pipeline with a clear INVALID_ARGUMENT, up to twice the limit.
-    let max_message = config.limits.max_bytes.saturating_mul(2) + (1 << 20);
     let inspection = InspectionServer::new(InspectionService::new(
         service.clone(),
         config.stream_in_flight,

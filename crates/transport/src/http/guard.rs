@@ -35,6 +35,8 @@ pub struct HttpState {
     pub sessions: Arc<Sessions>,
     /// The port has TLS: cookies are Secure and browsers are told to keep to HTTPS.
     pub tls: bool,
+    /// The largest request body an inference call may send (413 beyond it).
+    pub max_body: usize,
 }
 
 impl HttpState {
@@ -43,9 +45,19 @@ impl HttpState {
             service,
             sessions: Arc::new(Sessions::new(session_idle)),
             tls,
+            max_body: DEFAULT_MAX_BODY,
         }
     }
+
+    /// With `max_body` as the inference calls' body limit.
+    pub fn with_max_body(self, max_body: usize) -> Self {
+        Self { max_body, ..self }
+    }
 }
+
+/// The inference calls' body limit until the server sets its own (`with_max_body`): small,
+/// so that a state made without it cannot be sent large bodies.
+const DEFAULT_MAX_BODY: usize = 4 << 20;
 
 impl FromRef<HttpState> for Service {
     fn from_ref(state: &HttpState) -> Service {

@@ -1,9 +1,9 @@
 //! The HTTP door: the inspectors' review screen (a login page and the screen itself, with
 //! their script and style embedded in the binary, a small JSON API over the review use
 //! cases, the same ones the gRPC Review service calls, and a server-sent event stream that
-//! tells open screens about new flagged scans and verdicts), and `/metrics` for Prometheus.
-//! Every route but the login page, its assets and the login itself needs a caller
-//! ([`guard`]).
+//! tells open screens about new flagged scans and verdicts), `/metrics` for Prometheus, and
+//! the KServe v2 REST routes under `/v2` (`crate::kserve::http`). Every route but the login
+//! page, its assets and the login itself needs a caller ([`guard`]).
 
 mod api;
 mod assets;
@@ -17,11 +17,12 @@ use axum::{
     routing::{get, post},
 };
 
+pub(crate) use error::WebError;
 pub use guard::{CSRF_HEADER, HttpState};
 pub use metrics::serve_http;
 pub use session::{COOKIE as SESSION_COOKIE, MAX_SESSION_AGE};
 
-/// Every HTTP route: `/login`, `/` (the page), `/assets/*`, `/api/*` and `/metrics`.
+/// Every HTTP route: `/login`, `/` (the page), `/assets/*`, `/api/*`, `/metrics` and `/v2/*`.
 pub fn router(state: HttpState) -> Router {
     let open = Router::new()
         .route("/login", get(assets::login))
@@ -43,6 +44,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/api/scans/{scan_id}/verdict", post(api::verdict))
         .route("/api/events", get(api::events))
         .route("/metrics", get(metrics::metrics_text))
+        .merge(crate::kserve::http::routes())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             guard::authenticate,
