@@ -10,7 +10,8 @@
 #
 # Environment: TARGET (127.0.0.1:50051), MODEL (xray-detector: encoded scans as BYTES;
 # xray-detector.tensor for ready tensors), IMAGES (test-images: the PNG scans sent, in turn),
-# TOKEN or XRAY_TOKEN (a scanner's bearer token; perf_analyzer sends it with each inference),
+# TOKEN or XRAY_TOKEN (a bearer token with the scanner and observer roles: perf_analyzer sends
+# it with each inference and reads the model's statistics with it),
 # CA (the CA certificate for a TLS server, e.g. var/tls/ca.pem; unset: plaintext, a server
 # run with --insecure-plaintext). Arguments go to perf_analyzer.
 set -euo pipefail

@@ -96,6 +96,8 @@ def check_config(config, name):
     assert int(config["max_batch_size"]) == MAX_BATCH, config
     delay = config["dynamic_batching"]["max_queue_delay_microseconds"]
     assert int(delay) == QUEUE_DELAY_US, config
+    # The model's own version; the protocol's is a number, as Triton's tools read it.
+    assert config["parameters"]["model_version"]["string_value"] == "0.12.0", config
     dims = [[int(d) for d in t["dims"]] for t in config["input"]]
     if name == TENSOR_MODEL:
         assert [t["name"] for t in config["input"]] == ["images"], config
@@ -113,7 +115,7 @@ def check_config(config, name):
 def check_metadata(metadata, name):
     """Model metadata as a dict."""
     assert metadata["name"] == name, metadata
-    assert metadata["versions"], metadata
+    assert metadata["versions"] == ["1"], metadata
     inputs = [(t["name"], t["datatype"], [int(d) for d in t["shape"]]) for t in metadata["inputs"]]
     if name == TENSOR_MODEL:
         assert inputs == [("images", "FP32", [-1, 3, 416, 416])], inputs
@@ -126,6 +128,7 @@ def check_metadata(metadata, name):
 def success_count(stats):
     """The success count of the one model of a statistics answer (as a dict)."""
     (model,) = stats["model_stats"]
+    assert model["version"] == "1", model
     return int(model["inference_stats"]["success"].get("count", 0))
 
 

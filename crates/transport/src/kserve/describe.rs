@@ -16,6 +16,12 @@ pub const EXTENSIONS: [&str; 4] = [
     "binary_tensor_data",
 ];
 
+/// The version the protocol gives every model. Triton's versions are numbers (a model
+/// repository's numbered folders), and its tools read them as numbers: perf_analyzer finds a
+/// model's statistics under the number. The model's own version (model.toml's, e.g. 0.12.0)
+/// is in the configuration's parameters as `model_version`.
+pub const PROTOCOL_VERSION: &str = "1";
+
 /// What the platform field says of each form.
 pub const SCANS_PLATFORM: &str = "xray-screen_scans";
 pub const TENSORS_PLATFORM: &str = "onnxruntime_onnx";
@@ -43,7 +49,10 @@ impl TensorSpec {
 pub struct ModelView {
     /// Its protocol name (the model's name, with [`TENSOR_SUFFIX`] for ready tensors).
     pub name: String,
+    /// The protocol's version, [`PROTOCOL_VERSION`].
     pub version: String,
+    /// The model's own version (model.toml's).
+    pub model_version: String,
     pub platform: &'static str,
     pub inputs: Vec<TensorSpec>,
     pub outputs: Vec<TensorSpec>,
@@ -58,7 +67,8 @@ pub fn view(model: &ModelDescription, tensors: bool) -> ModelView {
         let [d1, d2] = model.output_dims;
         return ModelView {
             name: format!("{}{TENSOR_SUFFIX}", model.name),
-            version: model.version.clone(),
+            version: PROTOCOL_VERSION.to_string(),
+            model_version: model.version.clone(),
             platform: TENSORS_PLATFORM,
             inputs: vec![TensorSpec {
                 name: model.input_name.clone(),
@@ -80,7 +90,8 @@ pub fn view(model: &ModelDescription, tensors: bool) -> ModelView {
     }
     ModelView {
         name: model.name.clone(),
-        version: model.version.clone(),
+        version: PROTOCOL_VERSION.to_string(),
+        model_version: model.version.clone(),
         platform: SCANS_PLATFORM,
         // One element per scan: a request of N scans has shape [N, 1].
         inputs: vec![TensorSpec {

@@ -201,6 +201,13 @@ fn model_config(view: &ModelView) -> pb::ModelConfig {
                 ..Default::default()
             })
             .collect(),
+        parameters: [(
+            "model_version".to_string(),
+            pb::ModelParameter {
+                string_value: view.model_version.clone(),
+            },
+        )]
+        .into(),
         scheduling_choice: Some(pb::model_config::SchedulingChoice::DynamicBatching(
             pb::ModelDynamicBatching {
                 max_queue_delay_microseconds: view.max_queue_delay_us,
@@ -385,7 +392,7 @@ impl GrpcInferenceService for InferenceService {
                 use std::sync::atomic::Ordering::Relaxed;
                 pb::ModelStatistics {
                     name: describe::view(&m, tensors).name,
-                    version: m.version.clone(),
+                    version: describe::PROTOCOL_VERSION.to_string(),
                     last_inference: s.last_inference_ms.load(Relaxed),
                     inference_count: s.inference_count.load(Relaxed),
                     execution_count: s.execution_count.load(Relaxed),

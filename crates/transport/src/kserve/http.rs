@@ -171,6 +171,7 @@ async fn model_config(
         "input": view.inputs.iter().map(config_tensor).collect::<Vec<_>>(),
         "output": view.outputs.iter().map(config_tensor).collect::<Vec<_>>(),
         "dynamic_batching": { "max_queue_delay_microseconds": view.max_queue_delay_us },
+        "parameters": { "model_version": { "string_value": view.model_version } },
     })))
 }
 
@@ -191,7 +192,7 @@ fn statistics(service: &Service, caller: &Caller, name: &str) -> Result<Json<Val
         .map(|(m, s)| {
             json!({
                 "name": describe::view(&m, tensors).name,
-                "version": m.version,
+                "version": describe::PROTOCOL_VERSION,
                 "last_inference": s.last_inference_ms.load(Relaxed),
                 "inference_count": s.inference_count.load(Relaxed),
                 "execution_count": s.execution_count.load(Relaxed),

@@ -20,7 +20,10 @@ use xray_service::{
 };
 use xray_types::{Category, Priority, View};
 
-use super::tensor::{InputTensor, OutputData, OutputTensor};
+use super::{
+    describe::PROTOCOL_VERSION,
+    tensor::{InputTensor, OutputData, OutputTensor},
+};
 
 /// The input of a model taking encoded scans.
 pub const SCAN_INPUT: &str = "SCAN";
@@ -102,12 +105,12 @@ pub async fn infer(
     caller: &Caller,
     call: InferCall,
 ) -> Result<InferAnswer, Error> {
-    if !call.version.is_empty() && call.version != "1" {
-        // Versions are the model.toml's; the protocol's numbered versions are not kept.
+    if !call.version.is_empty() && call.version != PROTOCOL_VERSION {
+        // The protocol's version is always 1; the model's own is accepted too.
         let model = service.model(caller, form_name(&call.model))?;
         if call.version != model.version {
             return Err(Error::Invalid(format!(
-                "model {} has version {} (or \"1\"), not {}",
+                "model {} has version {PROTOCOL_VERSION} (its own: {}), not {}",
                 model.name, model.version, call.version
             )));
         }
@@ -287,7 +290,7 @@ async fn infer_scans(
     }
     Ok(InferAnswer {
         model_name: described.name,
-        model_version: described.version,
+        model_version: PROTOCOL_VERSION.to_string(),
         id: call.id,
         parameters,
         outputs,
@@ -436,7 +439,7 @@ async fn infer_tensors(
     let outputs = select_outputs(&call, &call.model, all)?;
     Ok(InferAnswer {
         model_name: format!("{}{TENSOR_SUFFIX}", described.name),
-        model_version: described.version,
+        model_version: PROTOCOL_VERSION.to_string(),
         id: call.id,
         parameters: Vec::new(),
         outputs,
