@@ -12,11 +12,12 @@ fuzz_target!(|data: &[u8]| {
     let Some((&selector, rest)) = data.split_first() else {
         return;
     };
-    let declared = match selector % 5 {
+    let declared = match selector % 6 {
         0 => None,
         1 => Some(Encoding::Png),
         2 => Some(Encoding::Jpeg),
         3 => Some(Encoding::Tiff),
+        4 => Some(Encoding::Dicos),
         _ => Some(Encoding::RawU16),
     };
     // Raw data takes its geometry from the next three bytes.

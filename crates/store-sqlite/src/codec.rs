@@ -103,6 +103,7 @@ pub fn encoding_code(encoding: Option<Encoding>) -> i64 {
         Some(Encoding::Jpeg) => 2,
         Some(Encoding::Tiff) => 3,
         Some(Encoding::RawU16) => 4,
+        Some(Encoding::Dicos) => 5,
     }
 }
 
@@ -113,6 +114,7 @@ pub fn parse_encoding(code: i64) -> Result<Option<Encoding>> {
         Some(Encoding::Jpeg),
         Some(Encoding::Tiff),
         Some(Encoding::RawU16),
+        Some(Encoding::Dicos),
     ]
     .into_iter()
     .find(|e| encoding_code(*e) == code)

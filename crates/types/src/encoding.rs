@@ -9,6 +9,8 @@ pub enum Encoding {
     Jpeg,
     Tiff,
     RawU16,
+    /// A DICOS (or DICOM) DX object: one energy or two (low, high) as frames.
+    Dicos,
 }
 
 impl fmt::Display for Encoding {
@@ -18,12 +20,14 @@ impl fmt::Display for Encoding {
             Encoding::Jpeg => "JPEG",
             Encoding::Tiff => "TIFF",
             Encoding::RawU16 => "RAW_U16",
+            Encoding::Dicos => "DICOS",
         })
     }
 }
 
 impl Encoding {
-    /// Recognises PNG, JPEG and TIFF by their magic bytes; raw data has none.
+    /// Recognises PNG, JPEG, TIFF and DICOM Part 10 files (DICOS: "DICM" after the 128-byte
+    /// preamble) by their magic bytes; raw data has none.
     pub fn sniff(bytes: &[u8]) -> Option<Encoding> {
         if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
             Some(Encoding::Png)
@@ -31,6 +35,8 @@ impl Encoding {
             Some(Encoding::Jpeg)
         } else if bytes.starts_with(b"II*\0") || bytes.starts_with(b"MM\0*") {
             Some(Encoding::Tiff)
+        } else if bytes.get(128..132) == Some(b"DICM") {
+            Some(Encoding::Dicos)
         } else {
             None
         }
@@ -43,6 +49,7 @@ impl Encoding {
             "jpg" | "jpeg" => Some(Encoding::Jpeg),
             "tif" | "tiff" => Some(Encoding::Tiff),
             "raw" | "u16" => Some(Encoding::RawU16),
+            "dcm" | "dicos" => Some(Encoding::Dicos),
             _ => None,
         }
     }

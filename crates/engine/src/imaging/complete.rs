@@ -15,7 +15,8 @@ pub fn check_complete(format: Encoding, bytes: &[u8]) -> Result<(), ImagingError
     let result = match format {
         Encoding::Jpeg => jpeg_ends(bytes),
         Encoding::Png => png_ends(bytes),
-        Encoding::Tiff | Encoding::RawU16 => Ok(()),
+        // A DICOS object's pixel data is checked against its header when it is read.
+        Encoding::Tiff | Encoding::RawU16 | Encoding::Dicos => Ok(()),
     };
     result.map_err(|problem| match problem {
         Problem::Cut(reason) => ImagingError::Truncated {

@@ -66,8 +66,9 @@ fn image_encoding(value: i32) -> Result<Option<Encoding>, Error> {
         Ok(proto::ImageEncoding::Jpeg) => Ok(Some(Encoding::Jpeg)),
         Ok(proto::ImageEncoding::Tiff) => Ok(Some(Encoding::Tiff)),
         Ok(proto::ImageEncoding::RawU16) => Ok(Some(Encoding::RawU16)),
+        Ok(proto::ImageEncoding::Dicos) => Ok(Some(Encoding::Dicos)),
         Err(_) => Err(Error::Invalid(format!(
-            "encoding {value} is not a known ImageEncoding (PNG=1, JPEG=2, TIFF=3, RAW_U16=4)"
+            "encoding {value} is not a known ImageEncoding (PNG=1, JPEG=2, TIFF=3, RAW_U16=4, DICOS=5)"
         ))),
     }
 }
@@ -80,6 +81,7 @@ pub fn encoding_value(encoding: Option<Encoding>) -> i32 {
         Some(Encoding::Jpeg) => proto::ImageEncoding::Jpeg,
         Some(Encoding::Tiff) => proto::ImageEncoding::Tiff,
         Some(Encoding::RawU16) => proto::ImageEncoding::RawU16,
+        Some(Encoding::Dicos) => proto::ImageEncoding::Dicos,
     }) as i32
 }
 

@@ -88,6 +88,10 @@ pub fn decode_cost(
             Some(l) if l.width > 0 && l.height > 0 => (l.width, l.height, RGB, 0),
             _ => (0, 0, 0, 0),
         },
+        // Uncompressed pixel data is most of the object: each stored byte becomes at most
+        // two (16-bit samples) and, a pixel being at least one byte, at most three of RGB.
+        // The reader checks the pixel limit from the header before it reads a pixel.
+        Encoding::Dicos => (0, 0, 0, (bytes.len() as u64).saturating_mul(5)),
     };
     if per_pixel > 0 {
         check_dimensions(width, height, limits)?;

@@ -133,7 +133,48 @@ fn decode_format(
         ),
         Encoding::Tiff => decode_tiff(bytes, limits, palette),
         Encoding::RawU16 => decode_raw(bytes, raw, limits, palette),
+        Encoding::Dicos => decode_dicos(bytes, limits, palette),
     }
+}
+
+/// A DICOS DX object: one energy as gray, two (low, high) through the palette, as raw
+/// dual-energy data is.
+fn decode_dicos(
+    bytes: &[u8],
+    limits: &ImageLimits,
+    palette: &Palette,
+) -> Result<DecodedScan, ImagingError> {
+    let dx =
+        xray_dicos::read_dx(bytes, limits.max_pixels).map_err(|e| corrupt(Encoding::Dicos, e))?;
+    check_dimensions(dx.width, dx.height, limits)?;
+    let pixels = dx.width as usize * dx.height as usize;
+    let mut rgb = Vec::with_capacity(pixels * 3);
+    let source = match dx.frames.as_slice() {
+        [one] => {
+            for &v in one {
+                let v = (v >> 8) as u8;
+                rgb.extend_from_slice(&[v, v, v]);
+            }
+            ScanSource::Gray16
+        }
+        [low, high] => {
+            let interleaved: Vec<u16> = low.iter().zip(high).flat_map(|(&l, &h)| [l, h]).collect();
+            palette.render_dual(&interleaved, &mut rgb);
+            ScanSource::DualEnergy
+        }
+        frames => {
+            return Err(corrupt(
+                Encoding::Dicos,
+                format!("{} frames; a DX scan has one energy or two", frames.len()),
+            ));
+        }
+    };
+    Ok(DecodedScan {
+        width: dx.width,
+        height: dx.height,
+        rgb,
+        source,
+    })
 }
 
 pub(super) fn corrupt(format: Encoding, e: impl std::fmt::Display) -> ImagingError {

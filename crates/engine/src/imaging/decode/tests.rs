@@ -392,3 +392,89 @@ fn an_image_under_the_smallest_side_is_refused_from_its_header() {
     )
     .expect("32 pixels a side is enough");
 }
+
+/// A DICOS DX of `frames` energies of `w` x `h`, from the project's own writer.
+fn dicos(w: u32, h: u32, frames: &[Vec<u16>]) -> Vec<u8> {
+    xray_dicos::write_dx(&xray_dicos::DxSpec {
+        width: w,
+        height: h,
+        frames: frames.to_vec(),
+        sop_instance_uid: "1.2.826.0.1.3680043.10.1.1".into(),
+        study_instance_uid: "1.2.826.0.1.3680043.10.1.2".into(),
+        series_instance_uid: "1.2.826.0.1.3680043.10.1.3".into(),
+        accession_number: Some("D-1".into()),
+        pixel_spacing_mm: Some([1.0, 1.0]),
+    })
+    .expect("a DX is written")
+}
+
+#[test]
+fn a_dual_energy_dicos_scan_renders_as_the_same_raw_samples_do() {
+    let (w, h) = (23u32, 11u32);
+    let low: Vec<u16> = (0..w * h).map(|i| (i * 2711 % 65536) as u16).collect();
+    let high: Vec<u16> = (0..w * h).map(|i| (i * 4099 % 65536) as u16).collect();
+    let bytes = dicos(w, h, &[low.clone(), high.clone()]);
+    assert_eq!(Encoding::sniff(&bytes), Some(Encoding::Dicos));
+    let from_dicos = decode(&bytes, None).expect("decodes");
+    let raw: Vec<u8> = low
+        .iter()
+        .zip(&high)
+        .flat_map(|(l, h)| [l.to_le_bytes(), h.to_le_bytes()].concat())
+        .collect();
+    let layout = RawLayout {
+        width: w,
+        height: h,
+        channels: 2,
+    };
+    let from_raw = decode_scan(
+        &raw,
+        Some(Encoding::RawU16),
+        Some(layout),
+        &any_size(),
+        &palette(),
+    )
+    .expect("decodes");
+    assert_eq!(from_dicos.source, ScanSource::DualEnergy);
+    assert_eq!((from_dicos.width, from_dicos.height), (w, h));
+    assert_eq!(from_dicos.rgb, from_raw.rgb);
+    // Its cost is known before decoding, and covers what decoding holds.
+    let cost = decode_cost(&bytes, None, None, &any_size()).expect("a cost");
+    assert!(cost.bytes >= (w * h * 3 + w * h * 4) as u64, "{cost:?}");
+}
+
+#[test]
+fn dicos_scans_that_break_a_limit_or_are_not_dx_are_refused_with_a_sentence() {
+    let one = dicos(40, 30, &[vec![30_000; 40 * 30]]);
+    let scan = decode(&one, Some(Encoding::Dicos)).expect("one energy decodes");
+    assert_eq!(scan.source, ScanSource::Gray16);
+    assert_eq!(&scan.rgb[..3], &[(30_000u16 >> 8) as u8; 3]);
+
+    let small = ImageLimits {
+        max_pixels: 1000,
+        ..any_size()
+    };
+    let e = decode_scan(&one, None, None, &small, &palette()).expect_err("over the pixels");
+    assert!(e.to_string().contains("DICOS"), "{e}");
+    assert!(e.to_string().contains("1000"), "{e}");
+
+    let mut cut = one.clone();
+    cut.truncate(cut.len() - 100);
+    let e = decode(&cut, None).expect_err("cut short");
+    assert!(
+        matches!(
+            e,
+            ImagingError::Corrupt {
+                format: Encoding::Dicos,
+                ..
+            }
+        ),
+        "{e}"
+    );
+
+    let e = decode(
+        &encode(gradient_rgb(8, 8), ImageFormat::Png),
+        Some(Encoding::Dicos),
+    )
+    .expect_err("a PNG declared DICOS");
+    assert!(matches!(e, ImagingError::EncodingMismatch { .. }), "{e}");
+}

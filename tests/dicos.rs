@@ -1,0 +1,95 @@
+//! DICOS DX scans over the real gRPC door with the default model: a dual-energy scan sent as
+//! a DICOS DX object (`Scan.encoding = DICOS`, or sniffed) is screened exactly as the same
+//! low and high energies sent as a TIFF are, and a broken DX is refused with a sentence.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+use tonic::Code;
+use xray_proto::{ImageEncoding, Scan};
+
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+/// The first dual-energy test scan: its TIFF bytes and its (low, high) samples.
+fn dual_energy_scan() -> (Vec<u8>, u32, u32, Vec<u16>, Vec<u16>) {
+    let mut tiffs: Vec<PathBuf> = std::fs::read_dir(repo("test-images"))
+        .expect("test-images/")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "tiff"))
+        .collect();
+    tiffs.sort();
+    let path = tiffs.first().expect("a dual-energy TIFF in test-images/");
+    let bytes = std::fs::read(path).expect("read");
+    let mut decoder = tiff::decoder::Decoder::new(std::io::Cursor::new(&bytes)).expect("a TIFF");
+    let (w, h) = decoder.dimensions().expect("dimensions");
+    let tiff::decoder::DecodingResult::U16(samples) = decoder.read_image().expect("decodes") else {
+        panic!("the dual-energy test scan has 16-bit samples");
+    };
+    let (low, high) = samples.chunks_exact(2).map(|s| (s[0], s[1])).unzip();
+    (bytes, w, h, low, high)
+}
+
+#[tokio::test]
+async fn a_dicos_dx_is_screened_as_the_same_energies_in_a_tiff_are() {
+    let (tiff, w, h, low, high) = dual_energy_scan();
+    let dx = xray_dicos::write_dx(&xray_dicos::DxSpec {
+        width: w,
+        height: h,
+        frames: vec![low, high],
+        sop_instance_uid: "1.2.826.0.1.3680043.10.7.1".into(),
+        study_instance_uid: "1.2.826.0.1.3680043.10.7.2".into(),
+        series_instance_uid: "1.2.826.0.1.3680043.10.7.3".into(),
+        accession_number: None,
+        pixel_spacing_mm: None,
+    })
+    .expect("a DX is written");
+    let server = Server::start(&repo("models"), &[]);
+    let mut client = server.client().await;
+    let as_tiff = client
+        .inspect(scan("as-tiff", tiff))
+        .await
+        .expect("the TIFF is screened")
+        .into_inner();
+    for (id, declared) in [
+        ("sniffed", ImageEncoding::EncodingUnspecified),
+        ("declared", ImageEncoding::Dicos),
+    ] {
+        let as_dicos = client
+            .inspect(Scan {
+                encoding: declared as i32,
+                ..scan(id, dx.clone())
+            })
+            .await
+            .expect("the DX is screened")
+            .into_inner();
+        assert_eq!((as_dicos.image_width, as_dicos.image_height), (w, h));
+        assert_eq!(as_dicos.alarm, as_tiff.alarm);
+        assert_eq!(as_dicos.detections, as_tiff.detections, "{id}");
+    }
+    assert!(
+        !as_tiff.detections.is_empty(),
+        "the test scan shows something"
+    );
+
+    // A DX cut short, and a DX declared for bytes that are not one.
+    let mut cut = dx.clone();
+    cut.truncate(dx.len() / 2);
+    let e = client
+        .inspect(scan("cut", cut))
+        .await
+        .expect_err("cut short");
+    assert_eq!(e.code(), Code::InvalidArgument, "{}", e.message());
+    assert!(e.message().contains("DICOS"), "{}", e.message());
+    let e = client
+        .inspect(Scan {
+            encoding: ImageEncoding::Dicos as i32,
+            ..scan("png", png_128x64())
+        })
+        .await
+        .expect_err("not a DX");
+    assert_eq!(e.code(), Code::InvalidArgument, "{}", e.message());
+}
