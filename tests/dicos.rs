@@ -1,6 +1,9 @@
 //! DICOS DX scans over the real gRPC door with the default model: a dual-energy scan sent as
 //! a DICOS DX object (`Scan.encoding = DICOS`, or sniffed) is screened exactly as the same
-//! low and high energies sent as a TIFF are, and a broken DX is refused with a sentence.
+//! low and high energies sent as a TIFF are; the answer carries a MACHINE TDR that pydicom
+//! reads (its tags, its polygons over the detections' boxes, the DX it refers to); a DX
+//! without a scan id takes its SOP Instance UID, and its Accession Number names its
+//! declaration; a broken DX is refused with a sentence.
 
 mod common;
 
@@ -39,7 +42,7 @@ async fn a_dicos_dx_is_screened_as_the_same_energies_in_a_tiff_are() {
     let dx = xray_dicos::write_dx(&xray_dicos::DxSpec {
         width: w,
         height: h,
-        frames: vec![low, high],
+        frames: vec![low.clone(), high.clone()],
         sop_instance_uid: "1.2.826.0.1.3680043.10.7.1".into(),
         study_instance_uid: "1.2.826.0.1.3680043.10.7.2".into(),
         series_instance_uid: "1.2.826.0.1.3680043.10.7.3".into(),
@@ -74,6 +77,72 @@ async fn a_dicos_dx_is_screened_as_the_same_energies_in_a_tiff_are() {
         !as_tiff.detections.is_empty(),
         "the test scan shows something"
     );
+
+    // The TDR of a DX's answer, read by pydicom.
+    let as_dicos = client
+        .inspect(scan("with-tdr", dx.clone()))
+        .await
+        .expect("screened")
+        .into_inner();
+    assert!(as_tiff.tdr.is_empty(), "a TIFF gets no TDR");
+    let dir = tempfile::tempdir().expect("tmp");
+    let tdr_path = dir.path().join("tdr.dcm");
+    std::fs::write(&tdr_path, &as_dicos.tdr).expect("written");
+    let boxes: Vec<[f32; 4]> = as_dicos
+        .detections
+        .iter()
+        .map(|d| {
+            let b = d.r#box.expect("box");
+            [b.x1, b.y1, b.x2, b.y2]
+        })
+        .collect();
+    let expected = serde_json::json!({
+        "alarm": as_dicos.alarm,
+        "dx_uid": "1.2.826.0.1.3680043.10.7.1",
+        "boxes": boxes,
+        "names": as_dicos.detections.iter().map(|d| d.class_name.clone()).collect::<Vec<_>>(),
+    });
+    let out = std::process::Command::new(repo(".venv/bin/python"))
+        .arg(repo("tests/dicos/check_tdr.py"))
+        .arg(&tdr_path)
+        .arg(expected.to_string())
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "pydicom: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Without a scan id the DX's SOP Instance UID is the scan's; its Accession Number names
+    // its declaration (here one that is not registered: refused, naming it).
+    let unnamed = client
+        .inspect(scan("", dx.clone()))
+        .await
+        .expect("screened")
+        .into_inner();
+    assert_eq!(unnamed.scan_id, "1.2.826.0.1.3680043.10.7.1");
+    let with_accession = xray_dicos::write_dx(&xray_dicos::DxSpec {
+        width: w,
+        height: h,
+        frames: vec![low, high],
+        sop_instance_uid: "1.2.826.0.1.3680043.10.7.9".into(),
+        study_instance_uid: "1.2.826.0.1.3680043.10.7.2".into(),
+        series_instance_uid: "1.2.826.0.1.3680043.10.7.3".into(),
+        accession_number: Some("D-UNREGISTERED".into()),
+        pixel_spacing_mm: None,
+    })
+    .expect("a DX is written");
+    let e = client
+        .inspect(Scan {
+            portal_id: "portal-1".into(),
+            ..scan("", with_accession)
+        })
+        .await
+        .expect_err("its declaration is not registered");
+    assert_eq!(e.code(), Code::NotFound, "{}", e.message());
+    assert!(e.message().contains("D-UNREGISTERED"), "{}", e.message());
 
     // A DX cut short, and a DX declared for bytes that are not one.
     let mut cut = dx.clone();

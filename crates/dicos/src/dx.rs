@@ -69,6 +69,29 @@ pub struct DxSpec {
     pub pixel_spacing_mm: Option<[f64; 2]>,
 }
 
+/// Who a DX object is, read from its header alone (its pixel data is not read).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DxIds {
+    pub sop_class_uid: String,
+    pub sop_instance_uid: String,
+    pub study_instance_uid: String,
+    pub series_instance_uid: String,
+    pub accession_number: Option<String>,
+}
+
+/// The ids of a DX object, from its header: what a scan's ids and a TDR's references come
+/// from.
+pub fn read_dx_ids(bytes: &[u8]) -> Result<DxIds, DicosError> {
+    let header = open(bytes, true)?;
+    Ok(DxIds {
+        sop_class_uid: required_text(&header, SOP_CLASS_UID, "SOP Class UID")?,
+        sop_instance_uid: required_text(&header, SOP_INSTANCE_UID, "SOP Instance UID")?,
+        study_instance_uid: required_text(&header, STUDY_INSTANCE_UID, "Study Instance UID")?,
+        series_instance_uid: required_text(&header, SERIES_INSTANCE_UID, "Series Instance UID")?,
+        accession_number: text(&header, ACCESSION_NUMBER),
+    })
+}
+
 /// Reads a DICOS (or DICOM) DX object of 8- or 16-bit monochrome pixels, one frame or two
 /// (dual energy).
 ///

@@ -13,7 +13,7 @@ mod object;
 pub mod tags;
 mod tdr;
 
-pub use dx::{DxScan, DxSpec, Photometric, Window, read_dx, write_dx};
+pub use dx::{DxIds, DxScan, DxSpec, Photometric, Window, read_dx, read_dx_ids, write_dx};
 pub use error::DicosError;
 pub use tdr::{
     TdrSpec, TdrSummary, TdrType, ThreatCategory, ThreatSpec, ThreatSummary, read_tdr, write_tdr,

@@ -14,6 +14,7 @@
 pub mod access;
 pub mod authentication;
 pub mod declarations;
+pub mod dicos;
 mod error;
 pub mod feed;
 pub mod inference;

@@ -22,6 +22,7 @@ use xray_types::View;
 use crate::{
     Error, ReviewEvent, Service,
     access::{Call, Caller, authorize, authorize_portal},
+    dicos,
 };
 
 /// Which scan images are kept with their scans (`--keep-images`).
@@ -59,6 +60,8 @@ pub enum Screening {
 pub struct ScanAnswer {
     pub screening: Screening,
     pub declaration: Option<(String, CurrentRisk)>,
+    /// For a scan that came as a DICOS DX object: the MACHINE Threat Detection Report.
+    pub tdr: Option<Vec<u8>>,
 }
 
 impl Service {
@@ -67,8 +70,45 @@ impl Service {
     /// The caller must be a scanner, and a scan that names a portal (as every scan of a
     /// declaration must) must name one of the scanner's.
     #[instrument(skip_all, fields(scan_id = %scan.request.scan_id))]
-    pub async fn screen(&self, caller: &Caller, scan: Scan) -> Result<ScanAnswer, Error> {
+    pub async fn screen(&self, caller: &Caller, mut scan: Scan) -> Result<ScanAnswer, Error> {
         let sender = authorize(caller, Call::SendScans)?.to_string();
+        // A DICOS object names itself: its ids fill what the request left empty.
+        let dx = dicos::take_ids(&mut scan)?;
+        let answer = self.screen_scan(caller, &sender, scan).await?;
+        match dx {
+            None => Ok(answer),
+            Some(ids) => {
+                let (found, model, version, ms) = match &answer.screening {
+                    Screening::Screened(i) => (
+                        dicos::Found::of_inspection(i),
+                        i.model.clone(),
+                        i.model_version.clone(),
+                        i.timings.total.as_secs_f64() * 1000.0,
+                    ),
+                    Screening::Replayed(s) => (
+                        dicos::Found::of_stored(s),
+                        s.model.clone(),
+                        s.model_version.clone(),
+                        0.0,
+                    ),
+                };
+                let tdr = dicos::machine_tdr(&ids, &found, &version, &model, now_ms(), ms)?;
+                Ok(ScanAnswer {
+                    tdr: Some(tdr),
+                    ..answer
+                })
+            }
+        }
+    }
+
+    /// Screens a scan whose caller may send it (as `sender`).
+    async fn screen_scan(
+        &self,
+        caller: &Caller,
+        sender: &str,
+        scan: Scan,
+    ) -> Result<ScanAnswer, Error> {
+        let sender = sender.to_string();
         // A malformed scan is refused before the store is asked anything.
         validate(&scan.request)?;
         if !scan.request.declaration_id.is_empty() || !scan.request.portal_id.is_empty() {
@@ -85,6 +125,7 @@ impl Service {
             return Ok(ScanAnswer {
                 screening: Screening::Screened(inspection),
                 declaration: None,
+                tdr: None,
             });
         }
         let digest = scan_digest(&scan);
@@ -128,6 +169,7 @@ impl Service {
             Ok(state) => Ok(ScanAnswer {
                 declaration: Some((state.declaration.id.clone(), state.risk)),
                 screening: Screening::Screened(inspection),
+                tdr: None,
             }),
             // The same id was stored while this scan was screened: the same scan sent twice
             // at once is answered like a retry, anything else is refused like one.
@@ -177,6 +219,7 @@ impl Service {
             Ok(Some((stored, state))) => Ok(Some(ScanAnswer {
                 declaration: Some((stored.declaration_id.clone(), state.risk)),
                 screening: Screening::Replayed(stored),
+                tdr: None,
             })),
             Err((conflict, sent, stored)) => {
                 metrics().scan_conflict(conflict.as_str());

@@ -166,6 +166,7 @@ fn screened(i: Inspection) -> proto::InspectionResult {
         batch_size: u32::try_from(i.batch_size).unwrap_or(u32::MAX),
         declaration_id: String::new(),
         risk: None,
+        tdr: Default::default(),
     }
 }
 
@@ -188,6 +189,9 @@ pub fn inspection_result(answer: ScanAnswer) -> proto::InspectionResult {
     if let Some((declaration_id, current)) = answer.declaration {
         result.declaration_id = declaration_id;
         result.risk = Some(risk(&current));
+    }
+    if let Some(tdr) = answer.tdr {
+        result.tdr = tdr;
     }
     result
 }
