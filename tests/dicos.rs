@@ -11,7 +11,11 @@ use std::path::{Path, PathBuf};
 
 use common::*;
 use tonic::Code;
-use xray_proto::{ImageEncoding, Scan};
+use xray_proto::{
+    Declaration, DeclaredItem, DetectionJudgement, DetectionVerdict, GetScanRequest, ImageEncoding,
+    RegisterDeclarationRequest, Scan, ScanDecision, SubmitVerdictRequest,
+    declarations_client::DeclarationsClient, review_client::ReviewClient,
+};
 
 fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
@@ -161,4 +165,108 @@ async fn a_dicos_dx_is_screened_as_the_same_energies_in_a_tiff_are() {
         .await
         .expect_err("not a DX");
     assert_eq!(e.code(), Code::InvalidArgument, "{}", e.message());
+}
+
+/// A DX of a declaration is stored with its image; GetScan answers its MACHINE TDR under the
+/// UID its screening's had and, once an inspector cleared it, an OPERATOR TDR naming the
+/// inspector and referring to the MACHINE TDR.
+#[tokio::test]
+async fn a_stored_dx_has_its_machine_and_operator_reports() {
+    let (_, w, h, low, high) = dual_energy_scan();
+    let dx = xray_dicos::write_dx(&xray_dicos::DxSpec {
+        width: w,
+        height: h,
+        frames: vec![low, high],
+        sop_instance_uid: "1.2.826.0.1.3680043.10.8.1".into(),
+        study_instance_uid: "1.2.826.0.1.3680043.10.8.2".into(),
+        series_instance_uid: "1.2.826.0.1.3680043.10.8.3".into(),
+        accession_number: Some("D-DICOS".into()),
+        pixel_spacing_mm: None,
+    })
+    .expect("a DX is written");
+    let server = Server::start(&repo("models"), &["--keep-images", "all"]);
+    DeclarationsClient::new(server.channel().await)
+        .register_declaration(RegisterDeclarationRequest {
+            declaration: Some(Declaration {
+                id: "D-DICOS".into(),
+                declarant: "Nordic Textiles AB".into(),
+                origin_country: "CN".into(),
+                destination_country: "SE".into(),
+                items: vec![DeclaredItem {
+                    hs_code: "6109".into(),
+                    description: "T-shirts".into(),
+                    quantity: 10.0,
+                    value: 100.0,
+                }],
+                prior_risk: 0.1,
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("registers");
+    // No scan id, no declaration id: both come from the object.
+    let screened = server
+        .client()
+        .await
+        .inspect(Scan {
+            portal_id: "portal-1".into(),
+            ..scan("", dx)
+        })
+        .await
+        .expect("screened")
+        .into_inner();
+    assert_eq!(screened.scan_id, "1.2.826.0.1.3680043.10.8.1");
+    assert_eq!(screened.declaration_id, "D-DICOS");
+    let machine = xray_dicos::read_tdr(&screened.tdr).expect("a TDR");
+
+    let get = |review: ReviewClient<Authed>| async move {
+        let mut review = review;
+        review
+            .get_scan(GetScanRequest {
+                scan_id: "1.2.826.0.1.3680043.10.8.1".into(),
+                without_image: false,
+            })
+            .await
+            .expect("stored")
+            .into_inner()
+    };
+    let record = get(ReviewClient::new(server.channel().await)).await;
+    let stored = xray_dicos::read_tdr(&record.tdr).expect("the stored scan's TDR");
+    assert_eq!(stored.sop_instance_uid, machine.sop_instance_uid);
+    assert_eq!(stored.threats.len(), screened.detections.len());
+    assert!(record.operator_tdr.is_empty(), "no verdict yet");
+
+    let inspector = add_principal(&server.data_dir, "insp-dicos", &["inspector"], &[]);
+    ReviewClient::new(server.channel_as(&inspector).await)
+        .submit_verdict(SubmitVerdictRequest {
+            scan_id: screened.scan_id.clone(),
+            detections: screened
+                .detections
+                .iter()
+                .map(|d| DetectionJudgement {
+                    detection_id: d.detection_id,
+                    verdict: DetectionVerdict::FalseAlarm as i32,
+                })
+                .collect(),
+            decision: ScanDecision::Cleared as i32,
+            ..Default::default()
+        })
+        .await
+        .expect("verdict");
+    let record = get(ReviewClient::new(server.channel().await)).await;
+    let operator = xray_dicos::read_tdr(&record.operator_tdr).expect("an OPERATOR TDR");
+    assert_eq!(operator.kind, Some(xray_dicos::TdrType::Operator));
+    assert_eq!(operator.operator.as_deref(), Some("insp-dicos"));
+    assert_eq!(
+        operator.referenced_tdr_uid.as_deref(),
+        Some(machine.sop_instance_uid.as_str())
+    );
+    assert!(
+        !operator.alarm,
+        "every detection was a false alarm and the scan cleared"
+    );
+    assert_eq!(
+        operator.referenced_dx_sop_instance_uid.as_deref(),
+        Some("1.2.826.0.1.3680043.10.8.1")
+    );
 }

@@ -1,7 +1,7 @@
 //! Scans that come as DICOS DX objects: the ids the object gives its scan, and the Threat
 //! Detection Report (TDR) the service answers with, as an ATR system does.
 
-use xray_customs::declaration::StoredScan;
+use xray_customs::declaration::{DetectionVerdict, ScanDecision, StoredScan};
 use xray_dicos::{DxIds, TdrSpec, TdrType, ThreatCategory, ThreatSpec};
 use xray_engine::pipeline::Inspection;
 use xray_types::{BoxXyxy, Category, Encoding};
@@ -49,13 +49,17 @@ pub(crate) fn take_ids(scan: &mut Scan) -> Result<Option<DxIds>, Error> {
     Ok(Some(ids))
 }
 
-/// A fresh DICOM UID: "2.25." and a random 128-bit number (DICOM PS3.5 B.2), so that no
-/// registered root is needed.
-fn new_uid() -> Result<String, Error> {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| Error::Internal(format!("no randomness for a UID: {e}")))?;
-    Ok(format!("2.25.{}", u128::from_be_bytes(bytes)))
+/// The UID of one of the reports about a DX: "2.25." and a 128-bit number (DICOM PS3.5
+/// B.2, so that no registered root is needed) taken from a hash of the DX's SOP Instance UID
+/// and what the UID is for. The same DX always gets the same TDR UIDs, so that its MACHINE
+/// TDR is the same whenever it is written (at screening, from the store) and an OPERATOR TDR
+/// can refer to it.
+fn report_uid(dx_sop_instance_uid: &str, what: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{dx_sop_instance_uid}\0{what}").as_bytes());
+    let mut first = [0u8; 16];
+    first.copy_from_slice(&digest[..16]);
+    format!("2.25.{}", u128::from_be_bytes(first))
 }
 
 /// One detection as a TDR carries it.
@@ -105,24 +109,107 @@ pub(crate) fn machine_tdr(
     at_ms: i64,
     processing_ms: f64,
 ) -> Result<Vec<u8>, Error> {
-    let spec = TdrSpec {
+    let report = Report {
         kind: TdrType::Machine,
+        operator: None,
         alarm: found.iter().any(|f| f.alarm),
-        alarm_time_unix_ms: at_ms,
         algorithm: [
             MANUFACTURER.to_string(),
             model.to_string(),
             model_version.to_string(),
         ],
-        operator: None,
-        referenced_tdr_uid: None,
+        at_ms,
+        processing_ms,
+    };
+    tdr(ids, report, found)
+}
+
+/// The OPERATOR TDR of a DX an inspector has judged: the inspector's identity, the alarm as
+/// the inspector left it (a seized scan alarms; otherwise each detection alarms when it was
+/// confirmed, or unjudged and alarming), referring to the MACHINE TDR. None before any
+/// verdict.
+pub(crate) fn operator_tdr(ids: &DxIds, scan: &StoredScan) -> Result<Option<Vec<u8>>, Error> {
+    let Some(operator) = scan
+        .detections
+        .iter()
+        .map(|d| d.verdict_by.as_str())
+        .find(|by| !by.is_empty())
+    else {
+        return Ok(None);
+    };
+    let seized = scan.decision == Some(ScanDecision::Seized);
+    let cleared = scan.decision == Some(ScanDecision::Cleared);
+    let found: Vec<Found> = scan
+        .detections
+        .iter()
+        .map(|d| Found {
+            class_name: d.class_name.clone(),
+            category: d.category,
+            confidence: d.confidence,
+            bbox: d.bbox,
+            alarm: match d.verdict {
+                Some(DetectionVerdict::Confirmed) => true,
+                Some(DetectionVerdict::FalseAlarm) => false,
+                None => d.alarm && (seized || !cleared),
+            },
+        })
+        .collect();
+    // A seizure alarms whatever the detections say.
+    let alarm = seized || found.iter().any(|f| f.alarm);
+    let report = Report {
+        kind: TdrType::Operator,
+        operator: Some(operator.to_string()),
+        alarm,
+        algorithm: [
+            MANUFACTURER.to_string(),
+            scan.model.clone(),
+            scan.model_version.clone(),
+        ],
+        at_ms: scan.received_ms,
+        processing_ms: 0.0,
+    };
+    tdr(ids, report, &found).map(Some)
+}
+
+/// What a TDR says beside its threats and the DX it refers to.
+struct Report {
+    kind: TdrType,
+    operator: Option<String>,
+    alarm: bool,
+    algorithm: [String; 3],
+    at_ms: i64,
+    processing_ms: f64,
+}
+
+fn tdr(ids: &DxIds, report: Report, found: &[Found]) -> Result<Vec<u8>, Error> {
+    let Report {
+        kind,
+        operator,
+        alarm,
+        algorithm,
+        at_ms,
+        processing_ms,
+    } = report;
+    let which = match kind {
+        TdrType::Machine => "machine",
+        TdrType::Operator => "operator",
+        TdrType::GroundTruth => "ground-truth",
+    };
+    let spec = TdrSpec {
+        kind,
+        alarm,
+        alarm_time_unix_ms: at_ms,
+        algorithm,
+        referenced_tdr_uid: (kind == TdrType::Operator)
+            .then(|| report_uid(&ids.sop_instance_uid, "machine-tdr")),
+        operator,
         processing_time_ms: processing_ms,
         dx_sop_class_uid: ids.sop_class_uid.clone(),
         dx_sop_instance_uid: ids.sop_instance_uid.clone(),
         dx_series_instance_uid: ids.series_instance_uid.clone(),
         study_instance_uid: ids.study_instance_uid.clone(),
-        series_instance_uid: new_uid()?,
-        sop_instance_uid: new_uid()?,
+        series_instance_uid: report_uid(&ids.sop_instance_uid, "tdr-series"),
+        sop_instance_uid: report_uid(&ids.sop_instance_uid, &format!("{which}-tdr")),
         threats: found
             .iter()
             .enumerate()
@@ -155,8 +242,14 @@ mod tests {
             ThreatCategory::Contraband
         );
         assert_eq!(threat_category(Category::Other), ThreatCategory::Other);
-        let a = new_uid().expect("uid");
+        let a = report_uid("1.2.3", "machine-tdr");
         assert!(a.starts_with("2.25.") && a.len() <= 64, "{a}");
-        assert_ne!(a, new_uid().expect("uid"));
+        assert_eq!(
+            a,
+            report_uid("1.2.3", "machine-tdr"),
+            "the same DX, the same UID"
+        );
+        assert_ne!(a, report_uid("1.2.4", "machine-tdr"));
+        assert_ne!(a, report_uid("1.2.3", "operator-tdr"));
     }
 }

@@ -72,7 +72,40 @@ pub struct ScanRecord {
     pub declaration: DeclarationState,
 }
 
+/// The DICOS reports of a stored scan that came as a DX.
+#[derive(Debug, Clone, Default)]
+pub struct DicosReports {
+    /// The MACHINE TDR of the stored result (the UID its screening's had).
+    pub machine: Vec<u8>,
+    /// The OPERATOR TDR, once an inspector has judged it.
+    pub operator: Option<Vec<u8>>,
+}
+
 impl ScanRecord {
+    /// Its TDRs, when its kept image is a DICOS DX (None for any other image, or none).
+    pub fn dicos_reports(&self) -> Result<Option<DicosReports>, Error> {
+        let Some(image) = &self.image else {
+            return Ok(None);
+        };
+        if Encoding::sniff(&image.bytes) != Some(Encoding::Dicos) {
+            return Ok(None);
+        }
+        let ids = xray_dicos::read_dx_ids(&image.bytes)
+            .map_err(|e| Error::Internal(format!("the kept DX cannot be read: {e}")))?;
+        let s = &self.scan;
+        Ok(Some(DicosReports {
+            machine: crate::dicos::machine_tdr(
+                &ids,
+                &crate::dicos::Found::of_stored(s),
+                &s.model_version,
+                &s.model,
+                s.received_ms,
+                0.0,
+            )?,
+            operator: crate::dicos::operator_tdr(&ids, s)?,
+        }))
+    }
+
     /// Whether the kept image is raw dual-energy data (it can be shown in any palette).
     pub fn dual_energy(&self) -> bool {
         self.image

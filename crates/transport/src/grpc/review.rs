@@ -102,6 +102,7 @@ impl Review for ReviewService {
             .scan_record(&caller, &r.scan_id, !r.without_image)
             .await
             .map_err(status)?;
+        let reports = record.dicos_reports().map_err(status)?.unwrap_or_default();
         let (scan, image) = (record.scan, record.image);
         Ok(Response::new(proto::ScanRecord {
             scan_id: scan.scan_id,
@@ -119,6 +120,8 @@ impl Review for ReviewService {
             image: image.map(|i| i.bytes.into()).unwrap_or_default(),
             decision: scan_decision(scan.decision) as i32,
             declaration: Some(declaration_view(&record.declaration)),
+            tdr: reports.machine,
+            operator_tdr: reports.operator.unwrap_or_default(),
         }))
     }
 
