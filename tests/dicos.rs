@@ -270,3 +270,63 @@ async fn a_stored_dx_has_its_machine_and_operator_reports() {
         Some("1.2.826.0.1.3680043.10.8.1")
     );
 }
+
+/// `synth --dicos` writes each scan as a DICOS DX and its labels as a GROUND_TRUTH TDR that
+/// pydicom reads: two frames of the scan's size, and one potential threat object per label
+/// over its box, referring to the DX.
+#[test]
+fn synth_writes_dicos_objects_that_pydicom_reads() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = dir.path().join("set");
+    let status = std::process::Command::new(BIN)
+        .args([
+            "synth", "--seed", "5", "--count", "2", "--no-raw", "--dicos", "--quiet",
+        ])
+        .args([
+            "--min-width",
+            "300",
+            "--max-width",
+            "340",
+            "--benign-fraction",
+            "0",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .status()
+        .expect("synth runs");
+    assert!(status.success());
+    let script = r#"
+import json, pathlib, sys
+import pydicom
+root = pathlib.Path(sys.argv[1])
+for dx_path in sorted(root.glob("dicos/*[0-9].dcm")):
+    dx = pydicom.dcmread(dx_path)
+    tdr = pydicom.dcmread(dx_path.with_name(dx_path.stem + ".tdr.dcm"))
+    truth = json.loads((root / "annotations" / (dx_path.stem + ".json")).read_text())
+    assert dx.pixel_array.shape == (2, truth["height"], truth["width"]), dx.pixel_array.shape
+    assert tdr[0x4010, 0x1027].value == "GROUND_TRUTH", tdr[0x4010, 0x1027].value
+    assert dx.SOPInstanceUID in str(tdr), "the TDR names its DX"
+    threats = tdr[0x4010, 0x1011].value
+    assert len(threats) == len(truth["objects"]), (len(threats), truth["objects"])
+    for item, obj in zip(threats, truth["objects"]):
+        x1, y1, x2, y2 = obj["box"]
+        (representation,) = item[0x4010, 0x1037].value
+        polygon = [float(v) for v in representation[0x4010, 0x101D].value]
+        assert polygon == [x1, y1, x2, y1, x2, y2, x1, y2], (polygon, obj["box"])
+        (assessment,) = item[0x4010, 0x1038].value
+        assert assessment[0x4010, 0x1013].value == obj["class_name"]
+    print(dx_path.name, "checked")
+"#;
+    let output = std::process::Command::new(repo(".venv/bin/python"))
+        .arg("-c")
+        .arg(script)
+        .arg(&out)
+        .output()
+        .expect("python runs");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && text.matches("checked").count() == 2,
+        "pydicom: {text}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

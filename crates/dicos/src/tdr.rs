@@ -65,6 +65,18 @@ pub enum ThreatCategory {
 }
 
 impl ThreatCategory {
+    /// The DICOS category of each of the project's categories, in one table: weapons are
+    /// prohibited items; drugs and undeclared goods are contraband; anything else is OTHER.
+    /// The class name goes in the threat's description.
+    pub fn of(category: xray_types::Category) -> Self {
+        use xray_types::Category;
+        match category {
+            Category::Weapon => Self::ProhibitedItem,
+            Category::Drugs | Category::UndeclaredGoods => Self::Contraband,
+            Category::Other => Self::Other,
+        }
+    }
+
     const ALL: [ThreatCategory; 7] = [
         Self::ProhibitedItem,
         Self::Contraband,

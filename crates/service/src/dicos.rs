@@ -11,17 +11,6 @@ use crate::{Error, screening::Scan};
 /// What goes in a TDR's Threat Detection Algorithm and Version, before the model's version.
 const MANUFACTURER: &str = "xray-screen";
 
-/// The DICOS threat category of each of the project's categories: weapons are prohibited
-/// items; drugs and undeclared goods are contraband (goods that may not cross undeclared);
-/// anything else is OTHER. The class name goes in the threat's description.
-pub fn threat_category(category: Category) -> ThreatCategory {
-    match category {
-        Category::Weapon => ThreatCategory::ProhibitedItem,
-        Category::Drugs | Category::UndeclaredGoods => ThreatCategory::Contraband,
-        Category::Other => ThreatCategory::Other,
-    }
-}
-
 /// Whether a scan's bytes are a DICOS object (declared, or recognised by their signature).
 fn is_dicos(scan: &Scan) -> bool {
     scan.request.encoding == Some(Encoding::Dicos)
@@ -216,7 +205,7 @@ fn tdr(ids: &DxIds, report: Report, found: &[Found]) -> Result<Vec<u8>, Error> {
             .map(|(i, f)| ThreatSpec {
                 id: i as u32,
                 box_xyxy: [f.bbox.x1, f.bbox.y1, f.bbox.x2, f.bbox.y2],
-                category: threat_category(f.category),
+                category: ThreatCategory::of(f.category),
                 description: f.class_name.clone(),
                 probability: f.confidence,
                 alarm: f.alarm,
@@ -231,17 +220,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_category_has_its_dicos_threat_category() {
-        assert_eq!(
-            threat_category(Category::Weapon),
-            ThreatCategory::ProhibitedItem
-        );
-        assert_eq!(threat_category(Category::Drugs), ThreatCategory::Contraband);
-        assert_eq!(
-            threat_category(Category::UndeclaredGoods),
-            ThreatCategory::Contraband
-        );
-        assert_eq!(threat_category(Category::Other), ThreatCategory::Other);
+    fn every_category_has_its_dicos_threat_category_and_reports_their_uids() {
+        use ThreatCategory as T;
+        assert_eq!(T::of(Category::Weapon), T::ProhibitedItem);
+        assert_eq!(T::of(Category::Drugs), T::Contraband);
+        assert_eq!(T::of(Category::UndeclaredGoods), T::Contraband);
+        assert_eq!(T::of(Category::Other), T::Other);
         let a = report_uid("1.2.3", "machine-tdr");
         assert!(a.starts_with("2.25.") && a.len() <= 64, "{a}");
         assert_eq!(

@@ -134,7 +134,11 @@ pub fn write_dataset(args: &SynthArgs) -> anyhow::Result<DatasetSummary> {
         fs::create_dir_all(out.join(sub))
             .with_context(|| format!("creating {}", out.join(sub).display()))?;
     }
-    for (wanted, sub) in [(!args.no_raw, "raw"), (args.draw_labels, "labelled")] {
+    for (wanted, sub) in [
+        (!args.no_raw, "raw"),
+        (args.draw_labels, "labelled"),
+        (args.dicos, "dicos"),
+    ] {
         if wanted {
             fs::create_dir_all(out.join(sub))
                 .with_context(|| format!("creating {}", out.join(sub).display()))?;
@@ -181,6 +185,9 @@ pub fn write_dataset(args: &SynthArgs) -> anyhow::Result<DatasetSummary> {
                     .find(|p| p.name() == scan.palette)
                     .unwrap_or(&palettes[0]);
                 write_scan(&out, &scan, palette, !args.no_raw, args.draw_labels)?;
+                if args.dicos {
+                    write_dicos(&out, &scan)?;
+                }
                 if scan.labels.is_empty() {
                     benign.fetch_add(1, Ordering::Relaxed);
                 }
@@ -204,6 +211,18 @@ pub fn write_dataset(args: &SynthArgs) -> anyhow::Result<DatasetSummary> {
         class_counts,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// Writes one scan as DICOS objects: dicos/ID.dcm (the DX) and dicos/ID.tdr.dcm (its
+/// ground truth).
+fn write_dicos(out: &Path, scan: &SynthScan) -> anyhow::Result<()> {
+    let id = scan_id(scan.seed, scan.index);
+    let (dx, tdr) = super::dicos::dicos_objects(scan).context("writing the DICOS objects")?;
+    for (name, bytes) in [(format!("{id}.dcm"), dx), (format!("{id}.tdr.dcm"), tdr)] {
+        let path = out.join("dicos").join(name);
+        fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
 }
 
 /// How hard to compress a PNG: data sets are written fast; pictures for documents small.
@@ -404,6 +423,7 @@ mod tests {
             min_width: 300,
             max_width: 360,
             no_raw: false,
+            dicos: true,
             threads: 2,
             draw_labels: true,
             quiet: true,
@@ -443,6 +463,8 @@ mod tests {
                 ("raw", "tiff"),
                 ("labels", "txt"),
                 ("annotations", "json"),
+                ("dicos", "dcm"),
+                ("dicos", "tdr.dcm"),
             ] {
                 assert!(
                     out.join(dir).join(format!("{id}.{ext}")).is_file(),
@@ -478,5 +500,55 @@ mod tests {
         assert_eq!(classes.lines().count(), 7);
         let yaml = fs::read_to_string(out.join("data.yaml")).expect("yaml");
         assert!(yaml.contains("  6: currency"));
+    }
+
+    #[test]
+    fn dicos_objects_hold_the_scan_and_its_labels() {
+        let opts = SynthArgs {
+            seed: 9,
+            count: 1,
+            out: std::path::PathBuf::new(),
+            start: 0,
+            benign_fraction: 0.0,
+            max_threats: 3,
+            min_width: 300,
+            max_width: 340,
+            no_raw: true,
+            dicos: true,
+            threads: 1,
+            draw_labels: false,
+            quiet: true,
+        }
+        .scene_options();
+        let scan = generate_scan(9, 0, &opts);
+        let (dx, tdr) = super::super::dicos::dicos_objects(&scan).expect("written");
+        let read = xray_dicos::read_dx(&dx, u64::MAX).expect("a DX");
+        assert_eq!((read.width, read.height), (scan.width, scan.height));
+        let interleaved: Vec<u16> = read.frames[0]
+            .iter()
+            .zip(&read.frames[1])
+            .flat_map(|(&l, &h)| [l, h])
+            .collect();
+        assert_eq!(interleaved, scan.samples, "low then high, as generated");
+        let truth = xray_dicos::read_tdr(&tdr).expect("a TDR");
+        assert_eq!(truth.kind, Some(xray_dicos::TdrType::GroundTruth));
+        assert_eq!(
+            truth.referenced_dx_sop_instance_uid.as_deref(),
+            Some(
+                xray_dicos::read_dx_ids(&dx)
+                    .expect("ids")
+                    .sop_instance_uid
+                    .as_str()
+            )
+        );
+        assert_eq!(truth.threats.len(), scan.labels.len());
+        for (threat, label) in truth.threats.iter().zip(&scan.labels) {
+            let [x1, y1, x2, y2] = label.bbox.map(|v| v as f32);
+            assert_eq!(threat.polygon, [x1, y1, x2, y1, x2, y2, x1, y2]);
+            assert_eq!(
+                threat.description.as_deref(),
+                Some(CLASSES[label.class_id].0)
+            );
+        }
     }
 }

@@ -9,6 +9,7 @@
 mod canvas;
 mod dataset;
 mod detector;
+mod dicos;
 mod material;
 mod objects;
 pub mod pictures;
@@ -72,6 +73,10 @@ pub struct SynthArgs {
     /// Skip the raw dual-energy TIFFs (raw/), which are large and uncompressed.
     #[arg(long, env = "XRAY_SYNTH_NO_RAW")]
     pub no_raw: bool,
+    /// Also write each scan as DICOS objects in dicos/: a dual-energy DX (ID.dcm) and its
+    /// labels as a GROUND_TRUTH Threat Detection Report (ID.tdr.dcm) referring to it.
+    #[arg(long, env = "XRAY_SYNTH_DICOS")]
+    pub dicos: bool,
     /// Worker threads (0: one per core).
     #[arg(long, env = "XRAY_SYNTH_THREADS", default_value_t = 0)]
     pub threads: usize,
