@@ -330,3 +330,67 @@ for dx_path in sorted(root.glob("dicos/*[0-9].dcm")):
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// `eval` reads a DICOS set as it reads the same set's PNGs: the same scans, and the same
+/// objects per class, the ground truth coming from each DX's GROUND_TRUTH TDR.
+#[test]
+fn eval_reads_a_dicos_set_with_its_ground_truth_from_the_tdrs() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = dir.path().join("set");
+    let status = std::process::Command::new(BIN)
+        .args([
+            "synth", "--seed", "6", "--count", "3", "--no-raw", "--dicos", "--quiet",
+        ])
+        .args([
+            "--min-width",
+            "300",
+            "--max-width",
+            "340",
+            "--benign-fraction",
+            "0",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .status()
+        .expect("synth runs");
+    assert!(status.success());
+    let report = |set: &Path, json: &Path| {
+        let output = std::process::Command::new(BIN)
+            .arg("eval")
+            .arg(set)
+            .args(["--models-dir", "models", "--json"])
+            .arg(json)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .expect("eval runs");
+        assert!(
+            output.status.success(),
+            "eval {}: {}",
+            set.display(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let text = std::fs::read_to_string(json).expect("report");
+        serde_json::from_str::<serde_json::Value>(&text).expect("JSON")
+    };
+    let pngs = report(&out, &dir.path().join("png.json"));
+    let dicos = report(&out.join("dicos"), &dir.path().join("dicos.json"));
+    assert_eq!(dicos["scans"], 3);
+    assert_eq!(dicos["scans"], pngs["scans"]);
+    assert_eq!(dicos["objects"], pngs["objects"]);
+    assert!(dicos["objects"].as_u64().unwrap_or(0) >= 3, "{dicos}");
+    assert_eq!(dicos["unlabelled"], 0);
+    let per_class = |r: &serde_json::Value| -> Vec<(String, u64)> {
+        r["classes"]
+            .as_array()
+            .expect("classes")
+            .iter()
+            .map(|c| {
+                (
+                    c["name"].as_str().unwrap_or_default().to_string(),
+                    c["objects"].as_u64().unwrap_or(0),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(per_class(&dicos), per_class(&pngs));
+}

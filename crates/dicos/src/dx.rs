@@ -72,6 +72,9 @@ pub struct DxSpec {
 /// Who a DX object is, read from its header alone (its pixel data is not read).
 #[derive(Debug, Clone, PartialEq)]
 pub struct DxIds {
+    /// Columns and Rows: the image's size in pixels.
+    pub width: u32,
+    pub height: u32,
     pub sop_class_uid: String,
     pub sop_instance_uid: String,
     pub study_instance_uid: String,
@@ -83,7 +86,12 @@ pub struct DxIds {
 /// from.
 pub fn read_dx_ids(bytes: &[u8]) -> Result<DxIds, DicosError> {
     let header = open(bytes, true)?;
+    let rows = uint(&header, ROWS, "Rows")?.ok_or(DicosError::Missing("Rows (0028,0010)"))?;
+    let columns =
+        uint(&header, COLUMNS, "Columns")?.ok_or(DicosError::Missing("Columns (0028,0011)"))?;
     Ok(DxIds {
+        width: columns,
+        height: rows,
         sop_class_uid: required_text(&header, SOP_CLASS_UID, "SOP Class UID")?,
         sop_instance_uid: required_text(&header, SOP_INSTANCE_UID, "SOP Instance UID")?,
         study_instance_uid: required_text(&header, STUDY_INSTANCE_UID, "Study Instance UID")?,

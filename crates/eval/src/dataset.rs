@@ -1,6 +1,8 @@
 //! Finding the images and YOLO labels of an evaluation set: a folder written by `synth`, the
-//! common YOLO layout (`images/` beside `labels/`, with or without `data.yaml`), or a plain
-//! folder of images with their `.txt` labels next to them.
+//! common YOLO layout (`images/` beside `labels/`, with or without `data.yaml`), a plain
+//! folder of images with their `.txt` labels next to them, or a folder of DICOS DX objects
+//! (`ID.dcm`) whose ground truth is a TDR beside each (`ID.tdr.dcm`, as `synth --dicos`
+//! writes them: each threat's description its class name).
 
 use std::path::{Path, PathBuf};
 
@@ -20,8 +22,10 @@ pub enum DatasetError {
     },
     #[error("{}: {reason}", path.display())]
     DataYaml { path: PathBuf, reason: String },
-    #[error("no images (PNG, JPEG, TIFF) in {}", path.display())]
+    #[error("no images (PNG, JPEG, TIFF, DICOS) in {}", path.display())]
     Empty { path: PathBuf },
+    #[error("{}: {reason}", path.display())]
+    Tdr { path: PathBuf, reason: String },
 }
 
 /// One labelled object, in YOLO's normalised centre form.
@@ -77,8 +81,11 @@ pub fn load(path: &Path, split: &str) -> Result<EvalSet, DatasetError> {
         } else {
             path
         };
-        let classes_txt = root.join("classes.txt");
-        if classes_txt.is_file() {
+        // A DICOS folder of a `synth` set has its class list one level up.
+        let classes_txt = [root.join("classes.txt"), root.join("../classes.txt")]
+            .into_iter()
+            .find(|p| p.is_file());
+        if let Some(classes_txt) = classes_txt {
             let text = read(&classes_txt)?;
             class_names = Some(
                 text.lines()
@@ -103,7 +110,10 @@ pub fn load(path: &Path, split: &str) -> Result<EvalSet, DatasetError> {
         .into_iter()
         .map(|image| {
             let label = label_path(&image);
-            let (truths, has_label_file) = if label.is_file() {
+            let report = tdr_path(&image);
+            let (truths, has_label_file) = if let Some(report) = report.filter(|r| r.is_file()) {
+                (tdr_truths(&image, &report, class_names.as_deref())?, true)
+            } else if label.is_file() {
                 (parse_labels(&label, &read(&label)?)?, true)
             } else {
                 (Vec::new(), false)
@@ -135,6 +145,84 @@ fn is_image(path: &Path) -> bool {
         .and_then(|e| e.to_str())
         .and_then(Encoding::from_extension)
         .is_some_and(|e| e != Encoding::RawU16)
+        && !is_tdr(path)
+}
+
+/// A DICOS ground-truth report, not an image.
+fn is_tdr(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.ends_with(".tdr.dcm"))
+}
+
+/// The TDR beside a DICOS image (`ID.dcm` -> `ID.tdr.dcm`).
+fn tdr_path(image: &Path) -> Option<PathBuf> {
+    let encoding = image
+        .extension()
+        .and_then(|e| e.to_str())
+        .and_then(Encoding::from_extension);
+    (encoding == Some(Encoding::Dicos)).then(|| image.with_extension("tdr.dcm"))
+}
+
+/// The ground truth a TDR gives its DX: each potential threat object's polygon as a box,
+/// its class from its description, by the set's class names.
+fn tdr_truths(
+    image: &Path,
+    report: &Path,
+    class_names: Option<&[String]>,
+) -> Result<Vec<YoloBox>, DatasetError> {
+    let bad = |path: &Path, reason: String| DatasetError::Tdr {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let bytes = |path: &Path| {
+        std::fs::read(path).map_err(|e| DatasetError::Io {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })
+    };
+    let ids = xray_dicos::read_dx_ids(&bytes(image)?).map_err(|e| bad(image, e.to_string()))?;
+    let tdr = xray_dicos::read_tdr(&bytes(report)?).map_err(|e| bad(report, e.to_string()))?;
+    let names = class_names.ok_or_else(|| {
+        bad(
+            report,
+            "a TDR names its threats' classes: the set needs classes.txt (or data.yaml names)"
+                .into(),
+        )
+    })?;
+    let (w, h) = (ids.width.max(1) as f32, ids.height.max(1) as f32);
+    tdr.threats
+        .iter()
+        .map(|t| {
+            let name = t.description.as_deref().unwrap_or_default();
+            let class = names.iter().position(|n| n == name).ok_or_else(|| {
+                bad(
+                    report,
+                    format!(
+                        "threat {} is of class {name:?}, not in the set's classes",
+                        t.id
+                    ),
+                )
+            })?;
+            let xs = t.polygon.iter().step_by(2);
+            let ys = t.polygon.iter().skip(1).step_by(2);
+            let (x1, x2) = xs.fold((f32::MAX, f32::MIN), |(a, b), &x| (a.min(x), b.max(x)));
+            let (y1, y2) = ys.fold((f32::MAX, f32::MIN), |(a, b), &y| (a.min(y), b.max(y)));
+            if x2 < x1 || y2 < y1 {
+                return Err(bad(
+                    report,
+                    format!("threat {} has no bounding polygon", t.id),
+                ));
+            }
+            Ok(YoloBox {
+                class,
+                cx: (x1 + x2) * 0.5 / w,
+                cy: (y1 + y2) * 0.5 / h,
+                w: (x2 - x1) / w,
+                h: (y2 - y1) / h,
+            })
+        })
+        .collect()
 }
 
 /// Every image under `dir`, recursively (YOLO sets often split into `images/val/...`).
