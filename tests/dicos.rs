@@ -394,3 +394,101 @@ fn eval_reads_a_dicos_set_with_its_ground_truth_from_the_tdrs() {
     };
     assert_eq!(per_class(&dicos), per_class(&pngs));
 }
+
+/// The DICOM door of `serve` (`--dicom-addr`), with pynetdicom as the scanner: an unknown
+/// calling AE is refused; the scanner's C-STORE of a DX of a declaration is screened and
+/// stored under the DX's UID for the scanner's portal, readable over gRPC with its TDR.
+#[tokio::test]
+async fn a_scanner_stores_a_dx_through_the_dicom_door_of_serve() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let server = Server::start(
+        &repo("models"),
+        &["--dicom-addr", &addr, "--keep-images", "all"],
+    );
+    add_principal(&server.data_dir, "GATE-DICOS", &["scanner"], &["portal-1"]);
+    DeclarationsClient::new(server.channel().await)
+        .register_declaration(RegisterDeclarationRequest {
+            declaration: Some(Declaration {
+                id: "D-DOOR".into(),
+                declarant: "Nordic Textiles AB".into(),
+                origin_country: "CN".into(),
+                destination_country: "SE".into(),
+                items: vec![DeclaredItem {
+                    hs_code: "6109".into(),
+                    description: "T-shirts".into(),
+                    quantity: 10.0,
+                    value: 100.0,
+                }],
+                prior_risk: 0.1,
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("registers");
+    let (_, w, h, low, high) = dual_energy_scan();
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("scan.dcm");
+    std::fs::write(
+        &path,
+        xray_dicos::write_dx(&xray_dicos::DxSpec {
+            width: w,
+            height: h,
+            frames: vec![low, high],
+            sop_instance_uid: "1.2.826.0.1.3680043.10.9.1".into(),
+            study_instance_uid: "1.2.826.0.1.3680043.10.9.2".into(),
+            series_instance_uid: "1.2.826.0.1.3680043.10.9.3".into(),
+            // Its declaration: a scan of one is stored.
+            accession_number: Some("D-DOOR".into()),
+            pixel_spacing_mm: None,
+        })
+        .expect("a DX"),
+    )
+    .expect("written");
+    let peer = |args: &[&str]| -> serde_json::Value {
+        let out = std::process::Command::new(repo(".venv/bin/python"))
+            .arg(repo("crates/dicom-door/tests/peer.py"))
+            .args(args)
+            .output()
+            .expect("python runs");
+        let text = String::from_utf8_lossy(&out.stdout);
+        serde_json::from_str(text.lines().last().unwrap_or_default()).unwrap_or_else(|e| {
+            panic!(
+                "peer.py {args:?}: {e}: {text}{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })
+    };
+    let port = port.to_string();
+    let refused = peer(&["echo", "127.0.0.1", &port, "NOBODY"]);
+    assert!(
+        refused.get("status").is_none(),
+        "an unknown AE is refused: {refused}"
+    );
+    let stored = peer(&[
+        "store",
+        "127.0.0.1",
+        &port,
+        "GATE-DICOS",
+        path.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(stored["status"], 0, "{stored}");
+
+    let record = xray_proto::review_client::ReviewClient::new(server.channel().await)
+        .get_scan(GetScanRequest {
+            scan_id: "1.2.826.0.1.3680043.10.9.1".into(),
+            without_image: false,
+        })
+        .await
+        .expect("stored through the DICOM door")
+        .into_inner();
+    assert_eq!(record.portal_id, "portal-1");
+    let tdr = xray_dicos::read_tdr(&record.tdr).expect("its TDR");
+    assert_eq!(
+        tdr.referenced_dx_sop_instance_uid.as_deref(),
+        Some("1.2.826.0.1.3680043.10.9.1")
+    );
+}

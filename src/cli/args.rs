@@ -79,6 +79,8 @@ pub struct ServeArgs {
     pub http_addr: SocketAddr,
     #[command(flatten)]
     pub security: SecurityArgs,
+    #[command(flatten)]
+    pub dicom: DicomArgs,
     /// Scans one StreamScans stream may have in flight.
     #[arg(long, env = "XRAY_STREAM_MAX_IN_FLIGHT", default_value_t = 64)]
     pub stream_max_in_flight: usize,
@@ -136,6 +138,52 @@ pub struct SecurityArgs {
     /// failures (the wait starts at 100 ms and doubles with each failure).
     #[arg(long, env = "XRAY_AUTH_MAX_DELAY_MS", default_value_t = 5000)]
     pub auth_max_delay_ms: u64,
+}
+
+/// The DICOM door: a storage SCP for DICOS scanners (README, "DICOS").
+#[derive(Debug, Args)]
+pub struct DicomArgs {
+    /// Listen for DICOM associations (C-ECHO, C-STORE of DX objects) on this address [default:
+    /// no DICOM door]. The door has no TLS: a non-loopback address needs
+    /// --insecure-plaintext. A scanner's calling AE title must name an active principal with
+    /// the scanner role; its scans are for that principal's first portal.
+    #[arg(long, env = "XRAY_DICOM_ADDR")]
+    pub dicom_addr: Option<SocketAddr>,
+    /// The AE title the door answers as (and sends TDRs from).
+    #[arg(long, env = "XRAY_DICOM_AE_TITLE", default_value = xray_dicom_door::DEFAULT_AE_TITLE)]
+    pub dicom_ae_title: String,
+    /// The largest PDU accepted, in bytes, announced at association.
+    #[arg(long, env = "XRAY_DICOM_MAX_PDU", default_value_t = xray_dicom_door::DicomSettings::default().max_pdu)]
+    pub dicom_max_pdu: u32,
+    /// Associations served at once; one more is rejected (transient) so that the scanner
+    /// retries.
+    #[arg(long, env = "XRAY_DICOM_MAX_ASSOCIATIONS", default_value_t = 8)]
+    pub dicom_max_associations: usize,
+    /// The largest data set one C-STORE may carry, in MiB (beyond it: status 0xA700).
+    #[arg(long, env = "XRAY_DICOM_MAX_OBJECT_MB", default_value_t = 256)]
+    pub dicom_max_object_mb: usize,
+    /// Seconds an association may stay silent before it is closed.
+    #[arg(long, env = "XRAY_DICOM_IDLE_SECS", default_value_t = 60)]
+    pub dicom_idle_secs: u64,
+    /// Where each scan's MACHINE TDR is sent, as a C-STORE: HOST:PORT:AE_TITLE [default:
+    /// not sent; it is in the answer to Review/GetScan].
+    #[arg(long, env = "XRAY_DICOM_TDR_DESTINATION", value_parser = parse_destination)]
+    pub dicom_tdr_destination: Option<xray_dicom_door::Destination>,
+}
+
+fn parse_destination(s: &str) -> Result<xray_dicom_door::Destination, String> {
+    let bad = || format!("{s:?} is not HOST:PORT:AE_TITLE");
+    let (rest, ae_title) = s.rsplit_once(':').ok_or_else(bad)?;
+    let (host, port) = rest.rsplit_once(':').ok_or_else(bad)?;
+    let port = port.parse().map_err(|_| bad())?;
+    if host.is_empty() || ae_title.is_empty() || ae_title.len() > 16 {
+        return Err(format!("{} (an AE title is 1 to 16 characters)", bad()));
+    }
+    Ok(xray_dicom_door::Destination {
+        host: host.to_string(),
+        port,
+        ae_title: ae_title.to_string(),
+    })
 }
 
 /// Where declarations, scans, verdicts and the audit log are kept.

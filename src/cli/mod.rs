@@ -38,8 +38,10 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve the gRPC API (xray.v1 Inspection, Declarations, Review; health, reflection).
-    Serve(ServeArgs),
+    /// Serve the gRPC API (xray.v1 Inspection, Declarations, Review; KServe v2; health,
+    /// reflection), the review screen and metrics over HTTPS, and optionally the DICOM door.
+    // Boxed: its flags outweigh every other command's.
+    Serve(Box<ServeArgs>),
     /// Screen image files offline and print one JSON line per image.
     Inspect(InspectArgs),
     /// Measure a model on labelled images (YOLO labels): per-class AP, mAP, false alarms.
@@ -79,7 +81,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         .build()
         .context("cannot start the async runtime")?;
     match cli.command {
-        Command::Serve(args) => runtime.block_on(serve::serve_command(args)),
+        Command::Serve(args) => runtime.block_on(serve::serve_command(*args)),
         Command::Inspect(args) => runtime.block_on(offline::inspect_command(args)),
         Command::Eval(args) => runtime.block_on(offline::eval_command(args)),
         Command::Synth(args) => {

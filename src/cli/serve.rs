@@ -4,6 +4,7 @@
 
 use std::{
     io::Write,
+    net::SocketAddr,
     os::unix::fs::OpenOptionsExt,
     path::{Path, PathBuf},
     process::ExitCode,
@@ -185,6 +186,9 @@ pub async fn serve_command(args: ServeArgs) -> anyhow::Result<ExitCode> {
             args.grpc_addr.port()
         );
     }
+    if let Some(addr) = args.dicom.dicom_addr {
+        dicom_door(&args, addr, &service).await?;
+    }
     if args.storage.image_retention_days > 0 {
         tokio::spawn(purge_images(
             service.clone(),
@@ -194,6 +198,40 @@ pub async fn serve_command(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let load = move || build_pipeline(&args.models, &args.images);
     serve(load, service, config, shutdown_signal()).await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Starts the DICOM door on `addr` (loopback unless --insecure-plaintext: it has no TLS).
+async fn dicom_door(args: &ServeArgs, addr: SocketAddr, service: &Service) -> anyhow::Result<()> {
+    let dicom = &args.dicom;
+    if !addr.ip().is_loopback() && !args.security.insecure_plaintext {
+        anyhow::bail!(
+            "--dicom-addr {addr} is not a loopback address, and the DICOM door has no TLS: scans and reports would cross the network in the clear; listen on 127.0.0.1 behind the site's DICOM TLS proxy, or pass --insecure-plaintext to accept the risk"
+        );
+    }
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} (--dicom-addr)"))?;
+    let bound = listener.local_addr()?;
+    let settings = xray_dicom_door::DicomSettings {
+        addr: bound,
+        ae_title: dicom.dicom_ae_title.clone(),
+        max_pdu: dicom.dicom_max_pdu,
+        max_associations: dicom.dicom_max_associations,
+        max_object_bytes: dicom.dicom_max_object_mb.saturating_mul(1 << 20),
+        idle_timeout: Duration::from_secs(dicom.dicom_idle_secs),
+        tdr_destination: dicom.dicom_tdr_destination.clone(),
+    };
+    println!("dicom on {bound} as {}", dicom.dicom_ae_title);
+    let door_service = service.clone();
+    let stopping = service.stopping();
+    tokio::spawn(async move {
+        if let Err(e) =
+            xray_dicom_door::serve_dicom(listener, door_service, settings, stopping).await
+        {
+            tracing::error!(error = %e, "the DICOM door stopped");
+        }
+    });
+    Ok(())
 }
 
 /// Drops kept images past their retention, at start and hourly.
