@@ -23,13 +23,12 @@ fn repo(path: &str) -> PathBuf {
 
 /// The first dual-energy test scan: its TIFF bytes and its (low, high) samples.
 fn dual_energy_scan() -> (Vec<u8>, u32, u32, Vec<u16>, Vec<u16>) {
-    let mut tiffs: Vec<PathBuf> = std::fs::read_dir(repo("test-images"))
-        .expect("test-images/")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "tiff"))
-        .collect();
-    tiffs.sort();
-    let path = tiffs.first().expect("a dual-energy TIFF in test-images/");
+    dual_energy_scan_named("s5000_000000.tiff")
+}
+
+/// A dual-energy test scan of test-images/: its TIFF bytes and its (low, high) samples.
+fn dual_energy_scan_named(name: &str) -> (Vec<u8>, u32, u32, Vec<u16>, Vec<u16>) {
+    let path = &repo("test-images").join(name);
     let bytes = std::fs::read(path).expect("read");
     let mut decoder = tiff::decoder::Decoder::new(std::io::Cursor::new(&bytes)).expect("a TIFF");
     let (w, h) = decoder.dimensions().expect("dimensions");
@@ -395,9 +394,11 @@ fn eval_reads_a_dicos_set_with_its_ground_truth_from_the_tdrs() {
     assert_eq!(per_class(&dicos), per_class(&pngs));
 }
 
-/// The DICOM door of `serve` (`--dicom-addr`), with pynetdicom as the scanner: an unknown
-/// calling AE is refused; the scanner's C-STORE of a DX of a declaration is screened and
-/// stored under the DX's UID for the scanner's portal, readable over gRPC with its TDR.
+/// The DICOM door of `serve` (`--dicom-addr`), with pynetdicom as the scanner and as the TDR
+/// destination: an unknown calling AE is refused; the scanner's C-STORE of a DX of a
+/// declaration (a bag with a knife) is screened and stored under the DX's UID for the
+/// scanner's portal, flagged in the review queue; the destination receives its TDR with an
+/// ALARM and a prohibited item over the knife.
 #[tokio::test]
 async fn a_scanner_stores_a_dx_through_the_dicom_door_of_serve() {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -405,9 +406,39 @@ async fn a_scanner_stores_a_dx_through_the_dicom_door_of_serve() {
         .expect("a free port")
         .port();
     let addr = format!("127.0.0.1:{port}");
+    let sink_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let received = tempfile::tempdir().expect("tmp");
+    let mut sink = KillOnDrop(
+        std::process::Command::new(repo(".venv/bin/python"))
+            .arg(repo("crates/dicom-door/tests/peer.py"))
+            .args(["scp", &sink_port.to_string(), "TDR-SINK"])
+            .arg(received.path())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("the TDR destination starts"),
+    );
+    {
+        use std::io::BufRead;
+        let mut ready = String::new();
+        std::io::BufReader::new(sink.0.stdout.as_mut().expect("stdout"))
+            .read_line(&mut ready)
+            .expect("the destination says it is ready");
+        assert!(ready.contains("ready"), "{ready}");
+    }
+    let destination = format!("127.0.0.1:{sink_port}:TDR-SINK");
     let server = Server::start(
         &repo("models"),
-        &["--dicom-addr", &addr, "--keep-images", "all"],
+        &[
+            "--dicom-addr",
+            &addr,
+            "--dicom-tdr-destination",
+            &destination,
+            "--keep-images",
+            "all",
+        ],
     );
     add_principal(&server.data_dir, "GATE-DICOS", &["scanner"], &["portal-1"]);
     DeclarationsClient::new(server.channel().await)
@@ -429,7 +460,8 @@ async fn a_scanner_stores_a_dx_through_the_dicom_door_of_serve() {
         })
         .await
         .expect("registers");
-    let (_, w, h, low, high) = dual_energy_scan();
+    // A bag with a knife the model finds (test-images/KNOWN_MISSES lists only its drugs).
+    let (_, w, h, low, high) = dual_energy_scan_named("s5000_000010.tiff");
     let dir = tempfile::tempdir().expect("tmp");
     let path = dir.path().join("scan.dcm");
     std::fs::write(
@@ -491,4 +523,62 @@ async fn a_scanner_stores_a_dx_through_the_dicom_door_of_serve() {
         tdr.referenced_dx_sop_instance_uid.as_deref(),
         Some("1.2.826.0.1.3680043.10.9.1")
     );
+    let queue = xray_proto::review_client::ReviewClient::new(server.channel().await)
+        .list_flagged(xray_proto::ListFlaggedRequest::default())
+        .await
+        .expect("the queue")
+        .into_inner();
+    assert!(
+        queue
+            .scans
+            .iter()
+            .any(|s| s.scan_id == "1.2.826.0.1.3680043.10.9.1"),
+        "the DX is in the review queue"
+    );
+
+    // The destination received the TDR: an ALARM, a prohibited item over the knife.
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let delivered = loop {
+        let found = std::fs::read_dir(received.path())
+            .expect("the destination's folder")
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.extension().is_some_and(|e| e == "dcm"));
+        if let Some(path) = found {
+            break std::fs::read(path).expect("the delivered TDR");
+        }
+        assert!(std::time::Instant::now() < until, "no TDR was delivered");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    drop(sink);
+    let delivered = xray_dicos::read_tdr(&delivered).expect("a TDR");
+    assert!(delivered.alarm, "{delivered:?}");
+    let knife = [238.0f32, 166.0, 482.0, 224.0];
+    let over_the_knife = delivered.threats.iter().any(|t| {
+        let xs: Vec<f32> = t.polygon.iter().step_by(2).copied().collect();
+        let ys: Vec<f32> = t.polygon.iter().skip(1).step_by(2).copied().collect();
+        let (x1, x2) = (
+            xs.iter().copied().fold(f32::MAX, f32::min),
+            xs.iter().copied().fold(f32::MIN, f32::max),
+        );
+        let (y1, y2) = (
+            ys.iter().copied().fold(f32::MAX, f32::min),
+            ys.iter().copied().fold(f32::MIN, f32::max),
+        );
+        let overlap = (x2.min(knife[2]) - x1.max(knife[0])).max(0.0)
+            * (y2.min(knife[3]) - y1.max(knife[1])).max(0.0);
+        let union = (x2 - x1) * (y2 - y1) + (knife[2] - knife[0]) * (knife[3] - knife[1]) - overlap;
+        t.category == Some(xray_dicos::ThreatCategory::ProhibitedItem) && overlap / union >= 0.5
+    });
+    assert!(over_the_knife, "{:?}", delivered.threats);
+}
+
+/// A helper process that ends with the test, passed or failed.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
