@@ -21,6 +21,29 @@ fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
 }
 
+/// Registers a declaration of T-shirts under `id`.
+async fn register(server: &Server, id: &str) {
+    DeclarationsClient::new(server.channel().await)
+        .register_declaration(RegisterDeclarationRequest {
+            declaration: Some(Declaration {
+                id: id.into(),
+                declarant: "Nordic Textiles AB".into(),
+                origin_country: "CN".into(),
+                destination_country: "SE".into(),
+                items: vec![DeclaredItem {
+                    hs_code: "6109".into(),
+                    description: "T-shirts".into(),
+                    quantity: 10.0,
+                    value: 100.0,
+                }],
+                prior_risk: 0.1,
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("registers");
+}
+
 /// The first dual-energy test scan: its TIFF bytes and its (low, high) samples.
 fn dual_energy_scan() -> (Vec<u8>, u32, u32, Vec<u16>, Vec<u16>) {
     dual_energy_scan_named("s5000_000000.tiff")
@@ -184,25 +207,7 @@ async fn a_stored_dx_has_its_machine_and_operator_reports() {
     })
     .expect("a DX is written");
     let server = Server::start(&repo("models"), &["--keep-images", "all"]);
-    DeclarationsClient::new(server.channel().await)
-        .register_declaration(RegisterDeclarationRequest {
-            declaration: Some(Declaration {
-                id: "D-DICOS".into(),
-                declarant: "Nordic Textiles AB".into(),
-                origin_country: "CN".into(),
-                destination_country: "SE".into(),
-                items: vec![DeclaredItem {
-                    hs_code: "6109".into(),
-                    description: "T-shirts".into(),
-                    quantity: 10.0,
-                    value: 100.0,
-                }],
-                prior_risk: 0.1,
-                ..Default::default()
-            }),
-        })
-        .await
-        .expect("registers");
+    register(&server, "D-DICOS").await;
     // No scan id, no declaration id: both come from the object.
     let screened = server
         .client()
@@ -441,25 +446,7 @@ async fn a_scanner_stores_a_dx_through_the_dicom_door_of_serve() {
         ],
     );
     add_principal(&server.data_dir, "GATE-DICOS", &["scanner"], &["portal-1"]);
-    DeclarationsClient::new(server.channel().await)
-        .register_declaration(RegisterDeclarationRequest {
-            declaration: Some(Declaration {
-                id: "D-DOOR".into(),
-                declarant: "Nordic Textiles AB".into(),
-                origin_country: "CN".into(),
-                destination_country: "SE".into(),
-                items: vec![DeclaredItem {
-                    hs_code: "6109".into(),
-                    description: "T-shirts".into(),
-                    quantity: 10.0,
-                    value: 100.0,
-                }],
-                prior_risk: 0.1,
-                ..Default::default()
-            }),
-        })
-        .await
-        .expect("registers");
+    register(&server, "D-DOOR").await;
     // A bag with a knife the model finds (test-images/KNOWN_MISSES lists only its drugs).
     let (_, w, h, low, high) = dual_energy_scan_named("s5000_000010.tiff");
     let dir = tempfile::tempdir().expect("tmp");
