@@ -3,10 +3,7 @@
 //! bytes go as written), then a release. A failure is logged and counted, never fatal: the
 //! scan is stored and answered whether or not its report is delivered.
 
-use std::{
-    io::Write,
-    sync::atomic::{AtomicU64, Ordering},
-};
+use std::io::Write;
 
 use dicom_ul::{
     ClientAssociation, ClientAssociationOptions, Pdu,
@@ -20,26 +17,21 @@ use crate::{
     part10,
 };
 
-static DELIVERED: AtomicU64 = AtomicU64::new(0);
-static FAILED: AtomicU64 = AtomicU64::new(0);
-
-/// TDRs delivered and not delivered since the process started.
+/// TDRs delivered and not delivered since the process started (`xray_tdr_deliveries_total`).
 pub fn delivery_counts() -> (u64, u64) {
-    (
-        DELIVERED.load(Ordering::Relaxed),
-        FAILED.load(Ordering::Relaxed),
-    )
+    let m = xray_metrics::metrics();
+    (m.tdr_deliveries("delivered"), m.tdr_deliveries("failed"))
 }
 
 /// Delivers `tdr`, logging and counting the outcome.
 pub fn deliver_logged(settings: &DicomSettings, destination: &Destination, tdr: &[u8]) {
     match deliver(settings, destination, tdr) {
         Ok(uid) => {
-            DELIVERED.fetch_add(1, Ordering::Relaxed);
+            xray_metrics::metrics().tdr_delivery("delivered");
             tracing::info!(tdr = %uid, to = %describe(destination), "TDR delivered");
         }
         Err(e) => {
-            FAILED.fetch_add(1, Ordering::Relaxed);
+            xray_metrics::metrics().tdr_delivery("failed");
             tracing::warn!(error = %e, "TDR not delivered");
         }
     }

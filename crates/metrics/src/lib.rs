@@ -137,6 +137,13 @@ pub struct AuthFailureLabels {
     pub reason: String,
 }
 
+/// Labels of `xray_tdr_deliveries_total`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DeliveryLabels {
+    /// `delivered` or `failed`.
+    pub outcome: String,
+}
+
 /// Labels of `xray_model_instance_info`.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct InstanceLabels {
@@ -189,6 +196,8 @@ pub struct Metrics {
     pub declaration_conflicts: Counter,
     /// Calls refused because their credential was not accepted, by door and reason.
     pub auth_failures: Family<AuthFailureLabels, Counter>,
+    /// Threat Detection Reports sent to the DICOM destination, by outcome.
+    pub tdr_deliveries: Family<DeliveryLabels, Counter>,
     /// Per-model cumulative statistics (the KServe v2 statistics extension).
     pub model_stats: ModelStatsTable,
 }
@@ -229,6 +238,7 @@ impl Metrics {
             declaration_conflicts: Counter::default(),
             auth_failures: Family::default(),
             model_stats: ModelStatsTable::default(),
+            tdr_deliveries: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -341,6 +351,11 @@ impl Metrics {
             "Calls refused because their credential was missing, malformed, unknown, expired or revoked, by door and reason",
             metrics.auth_failures.clone(),
         );
+        registry.register(
+            "xray_tdr_deliveries",
+            "Threat Detection Reports the DICOM door sent to --dicom-tdr-destination, by outcome (delivered, failed)",
+            metrics.tdr_deliveries.clone(),
+        );
         Metrics {
             registry,
             ..metrics
@@ -404,6 +419,24 @@ impl Metrics {
                 reason: reason.to_string(),
             })
             .inc();
+    }
+
+    /// Counts one TDR delivery: `delivered` or `failed`.
+    pub fn tdr_delivery(&self, outcome: &str) {
+        self.tdr_deliveries
+            .get_or_create(&DeliveryLabels {
+                outcome: outcome.to_string(),
+            })
+            .inc();
+    }
+
+    /// TDRs counted with `outcome` so far.
+    pub fn tdr_deliveries(&self, outcome: &str) -> u64 {
+        self.tdr_deliveries
+            .get_or_create(&DeliveryLabels {
+                outcome: outcome.to_string(),
+            })
+            .get()
     }
 
     /// Counts one registration refused for a reused declaration id.
