@@ -569,3 +569,32 @@ impl Drop for KillOnDrop {
         let _ = self.0.wait();
     }
 }
+
+/// With `--dicos-declaration-from none`, a DX's Accession Number names no declaration: the
+/// scan of a DX that carries one is screened, not refused for an unregistered declaration.
+#[tokio::test]
+async fn the_declaration_attribute_is_a_setting() {
+    let (_, w, h, low, high) = dual_energy_scan();
+    let dx = xray_dicos::write_dx(&xray_dicos::DxSpec {
+        width: w,
+        height: h,
+        frames: vec![low, high],
+        sop_instance_uid: "1.2.826.0.1.3680043.10.11.1".into(),
+        study_instance_uid: "1.2.826.0.1.3680043.10.11.2".into(),
+        series_instance_uid: "1.2.826.0.1.3680043.10.11.3".into(),
+        accession_number: Some("D-UNREGISTERED".into()),
+        pixel_spacing_mm: None,
+    })
+    .expect("a DX");
+    let server = Server::start(&repo("models"), &["--dicos-declaration-from", "none"]);
+    let answer = server
+        .client()
+        .await
+        .inspect(scan("", dx))
+        .await
+        .expect("screened, not refused")
+        .into_inner();
+    assert_eq!(answer.scan_id, "1.2.826.0.1.3680043.10.11.1");
+    assert!(answer.declaration_id.is_empty(), "{answer:?}");
+    assert!(!answer.tdr.is_empty());
+}

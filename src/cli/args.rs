@@ -165,6 +165,10 @@ pub struct DicomArgs {
     /// Seconds an association may stay silent before it is closed.
     #[arg(long, env = "XRAY_DICOM_IDLE_SECS", default_value_t = 60)]
     pub dicom_idle_secs: u64,
+    /// Which attribute of a DICOS DX names its declaration when the request names none
+    /// (any door: xray.v1, KServe v2, DICOM).
+    #[arg(long, env = "XRAY_DICOS_DECLARATION_FROM", value_enum, default_value_t = xray_service::dicos::DeclarationFrom::AccessionNumber)]
+    pub dicos_declaration_from: xray_service::dicos::DeclarationFrom,
     /// Where each scan's MACHINE TDR is sent, as a C-STORE: HOST:PORT:AE_TITLE [default:
     /// not sent; it is in the answer to Review/GetScan].
     #[arg(long, env = "XRAY_DICOM_TDR_DESTINATION", value_parser = parse_destination)]

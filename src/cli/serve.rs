@@ -174,7 +174,8 @@ pub async fn serve_command(args: ServeArgs) -> anyhow::Result<ExitCode> {
         args.storage.keep_images,
         image_limits(&args.images),
     )?
-    .with_access(access);
+    .with_access(access)
+    .with_dicos_declarations(args.dicom.dicos_declaration_from);
     if let (Some(token), Transport::DevTls(pki)) = (
         first_admin(&service, &args.storage.data_dir).await?,
         &transport,

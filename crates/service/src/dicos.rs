@@ -18,10 +18,25 @@ fn is_dicos(scan: &Scan) -> bool {
             && Encoding::sniff(&scan.request.image) == Some(Encoding::Dicos))
 }
 
+/// Which attribute of a DX names the declaration its scan belongs to
+/// (`--dicos-declaration-from`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum DeclarationFrom {
+    /// Accession Number (0008,0050): where a site's systems put the declaration's number.
+    #[default]
+    AccessionNumber,
+    /// None: a DX names no declaration; the request must (a scan without one is only
+    /// screened).
+    None,
+}
+
 /// For a DICOS scan, reads its object's ids and fills what the request left empty: the SOP
-/// Instance UID as its scan id, the Accession Number as its declaration. None for other
-/// scans.
-pub(crate) fn take_ids(scan: &mut Scan) -> Result<Option<DxIds>, Error> {
+/// Instance UID as its scan id, and (as `declaration_from` says) its declaration. None for
+/// other scans.
+pub(crate) fn take_ids(
+    scan: &mut Scan,
+    declaration_from: DeclarationFrom,
+) -> Result<Option<DxIds>, Error> {
     if !is_dicos(scan) {
         return Ok(None);
     }
@@ -31,6 +46,7 @@ pub(crate) fn take_ids(scan: &mut Scan) -> Result<Option<DxIds>, Error> {
         scan.request.scan_id = ids.sop_instance_uid.clone();
     }
     if scan.request.declaration_id.is_empty()
+        && declaration_from == DeclarationFrom::AccessionNumber
         && let Some(accession) = &ids.accession_number
     {
         scan.request.declaration_id = accession.clone();

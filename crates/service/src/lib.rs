@@ -68,6 +68,8 @@ pub struct Service {
     /// Turns true when the server begins to shut down.
     stopping: Arc<watch::Sender<bool>>,
     authenticator: Arc<Authenticator>,
+    /// Which attribute of a DICOS DX names its declaration.
+    declaration_from: dicos::DeclarationFrom,
 }
 
 impl Service {
@@ -93,7 +95,16 @@ impl Service {
             ready: Arc::default(),
             events: broadcast::channel(REVIEW_EVENT_BUFFER).0,
             authenticator: Arc::default(),
+            declaration_from: dicos::DeclarationFrom::default(),
         })
+    }
+
+    /// The same use cases, taking a DICOS scan's declaration from `from`.
+    pub fn with_dicos_declarations(self, from: dicos::DeclarationFrom) -> Self {
+        Self {
+            declaration_from: from,
+            ..self
+        }
     }
 
     /// The same use cases, authenticating callers with `settings`.

@@ -73,7 +73,7 @@ impl Service {
     pub async fn screen(&self, caller: &Caller, mut scan: Scan) -> Result<ScanAnswer, Error> {
         let sender = authorize(caller, Call::SendScans)?.to_string();
         // A DICOS object names itself: its ids fill what the request left empty.
-        let dx = dicos::take_ids(&mut scan)?;
+        let dx = dicos::take_ids(&mut scan, self.declaration_from)?;
         let answer = self.screen_scan(caller, &sender, scan).await?;
         match dx {
             None => Ok(answer),
