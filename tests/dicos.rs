@@ -21,6 +21,28 @@ fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
 }
 
+/// A DICOS DX of the two energies, as the scanner `sop_instance_uid` names it, of the
+/// declaration `accession` names.
+fn dx_of(
+    w: u32,
+    h: u32,
+    [low, high]: [Vec<u16>; 2],
+    sop_instance_uid: &str,
+    accession: Option<&str>,
+) -> Vec<u8> {
+    xray_dicos::write_dx(&xray_dicos::DxSpec {
+        width: w,
+        height: h,
+        frames: vec![low, high],
+        sop_instance_uid: sop_instance_uid.into(),
+        study_instance_uid: "1.2.826.0.1.3680043.10.0.2".into(),
+        series_instance_uid: "1.2.826.0.1.3680043.10.0.3".into(),
+        accession_number: accession.map(String::from),
+        pixel_spacing_mm: None,
+    })
+    .expect("a DX is written")
+}
+
 /// Registers a declaration of T-shirts under `id`.
 async fn register(server: &Server, id: &str) {
     DeclarationsClient::new(server.channel().await)
@@ -65,17 +87,13 @@ fn dual_energy_scan_named(name: &str) -> (Vec<u8>, u32, u32, Vec<u16>, Vec<u16>)
 #[tokio::test]
 async fn a_dicos_dx_is_screened_as_the_same_energies_in_a_tiff_are() {
     let (tiff, w, h, low, high) = dual_energy_scan();
-    let dx = xray_dicos::write_dx(&xray_dicos::DxSpec {
-        width: w,
-        height: h,
-        frames: vec![low.clone(), high.clone()],
-        sop_instance_uid: "1.2.826.0.1.3680043.10.7.1".into(),
-        study_instance_uid: "1.2.826.0.1.3680043.10.7.2".into(),
-        series_instance_uid: "1.2.826.0.1.3680043.10.7.3".into(),
-        accession_number: None,
-        pixel_spacing_mm: None,
-    })
-    .expect("a DX is written");
+    let dx = dx_of(
+        w,
+        h,
+        [low.clone(), high.clone()],
+        "1.2.826.0.1.3680043.10.7.1",
+        None,
+    );
     let server = Server::start(&repo("models"), &[]);
     let mut client = server.client().await;
     let as_tiff = client
@@ -149,17 +167,13 @@ async fn a_dicos_dx_is_screened_as_the_same_energies_in_a_tiff_are() {
         .expect("screened")
         .into_inner();
     assert_eq!(unnamed.scan_id, "1.2.826.0.1.3680043.10.7.1");
-    let with_accession = xray_dicos::write_dx(&xray_dicos::DxSpec {
-        width: w,
-        height: h,
-        frames: vec![low, high],
-        sop_instance_uid: "1.2.826.0.1.3680043.10.7.9".into(),
-        study_instance_uid: "1.2.826.0.1.3680043.10.7.2".into(),
-        series_instance_uid: "1.2.826.0.1.3680043.10.7.3".into(),
-        accession_number: Some("D-UNREGISTERED".into()),
-        pixel_spacing_mm: None,
-    })
-    .expect("a DX is written");
+    let with_accession = dx_of(
+        w,
+        h,
+        [low, high],
+        "1.2.826.0.1.3680043.10.7.9",
+        Some("D-UNREGISTERED"),
+    );
     let e = client
         .inspect(Scan {
             portal_id: "portal-1".into(),
@@ -195,17 +209,13 @@ async fn a_dicos_dx_is_screened_as_the_same_energies_in_a_tiff_are() {
 #[tokio::test]
 async fn a_stored_dx_has_its_machine_and_operator_reports() {
     let (_, w, h, low, high) = dual_energy_scan();
-    let dx = xray_dicos::write_dx(&xray_dicos::DxSpec {
-        width: w,
-        height: h,
-        frames: vec![low, high],
-        sop_instance_uid: "1.2.826.0.1.3680043.10.8.1".into(),
-        study_instance_uid: "1.2.826.0.1.3680043.10.8.2".into(),
-        series_instance_uid: "1.2.826.0.1.3680043.10.8.3".into(),
-        accession_number: Some("D-DICOS".into()),
-        pixel_spacing_mm: None,
-    })
-    .expect("a DX is written");
+    let dx = dx_of(
+        w,
+        h,
+        [low, high],
+        "1.2.826.0.1.3680043.10.8.1",
+        Some("D-DICOS"),
+    );
     let server = Server::start(&repo("models"), &["--keep-images", "all"]);
     register(&server, "D-DICOS").await;
     // No scan id, no declaration id: both come from the object.
@@ -453,18 +463,13 @@ async fn a_scanner_stores_a_dx_through_the_dicom_door_of_serve() {
     let path = dir.path().join("scan.dcm");
     std::fs::write(
         &path,
-        xray_dicos::write_dx(&xray_dicos::DxSpec {
-            width: w,
-            height: h,
-            frames: vec![low, high],
-            sop_instance_uid: "1.2.826.0.1.3680043.10.9.1".into(),
-            study_instance_uid: "1.2.826.0.1.3680043.10.9.2".into(),
-            series_instance_uid: "1.2.826.0.1.3680043.10.9.3".into(),
-            // Its declaration: a scan of one is stored.
-            accession_number: Some("D-DOOR".into()),
-            pixel_spacing_mm: None,
-        })
-        .expect("a DX"),
+        dx_of(
+            w,
+            h,
+            [low, high],
+            "1.2.826.0.1.3680043.10.9.1",
+            Some("D-DOOR"),
+        ),
     )
     .expect("written");
     let peer = |args: &[&str]| -> serde_json::Value {
@@ -575,17 +580,13 @@ impl Drop for KillOnDrop {
 #[tokio::test]
 async fn the_declaration_attribute_is_a_setting() {
     let (_, w, h, low, high) = dual_energy_scan();
-    let dx = xray_dicos::write_dx(&xray_dicos::DxSpec {
-        width: w,
-        height: h,
-        frames: vec![low, high],
-        sop_instance_uid: "1.2.826.0.1.3680043.10.11.1".into(),
-        study_instance_uid: "1.2.826.0.1.3680043.10.11.2".into(),
-        series_instance_uid: "1.2.826.0.1.3680043.10.11.3".into(),
-        accession_number: Some("D-UNREGISTERED".into()),
-        pixel_spacing_mm: None,
-    })
-    .expect("a DX");
+    let dx = dx_of(
+        w,
+        h,
+        [low, high],
+        "1.2.826.0.1.3680043.10.11.1",
+        Some("D-UNREGISTERED"),
+    );
     let server = Server::start(&repo("models"), &["--dicos-declaration-from", "none"]);
     let answer = server
         .client()

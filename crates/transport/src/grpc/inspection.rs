@@ -50,7 +50,7 @@ async fn screen(
 
 /// Who a call comes from, for fair queueing: its connection's remote address (each
 /// workstation holds its own connection).
-fn client_of<T>(request: &Request<T>) -> String {
+pub(crate) fn client_of<T>(request: &Request<T>) -> String {
     request
         .extensions()
         .get::<Peer>()

@@ -8,7 +8,7 @@ pub mod convert;
 pub mod convert_customs;
 pub(crate) mod deadline;
 mod declarations;
-mod inspection;
+pub(crate) mod inspection;
 mod oversize;
 mod review;
 pub(crate) mod status;

@@ -3,9 +3,9 @@
 //! the batch dimension as -1) and its configuration (what `perf_analyzer` reads to plan its
 //! requests: the largest batch, the dimensions without the batch, the queue delay).
 
-use xray_service::inference::ModelDescription;
+use xray_service::{Caller, Error, Service, inference::ModelDescription};
 
-use super::infer::{SCAN_INPUT, SCAN_OUTPUTS, TENSOR_SUFFIX};
+use super::infer::{SCAN_INPUT, SCAN_OUTPUTS, TENSOR_SUFFIX, split_name};
 
 /// The server's name and the protocol extensions it offers.
 pub const SERVER_NAME: &str = "xray-screen";
@@ -58,6 +58,12 @@ pub struct ModelView {
     pub outputs: Vec<TensorSpec>,
     pub max_batch_size: i32,
     pub max_queue_delay_us: u64,
+}
+
+/// The model a protocol name means, in the form it asks for.
+pub fn view_of(service: &Service, caller: &Caller, name: &str) -> Result<ModelView, Error> {
+    let (model, tensors) = split_name(name);
+    Ok(view(&service.model(caller, model)?, tensors))
 }
 
 /// The form of `model` that `tensors` says.

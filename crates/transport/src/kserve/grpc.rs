@@ -15,12 +15,11 @@ use xray_service::{Call, Caller, Error, Service, access::authorize};
 
 use super::{
     describe::{self, ModelView},
-    infer::{self, Form, InferAnswer, InferCall, Param},
+    infer::{self, InferAnswer, InferCall, Param},
     tensor::{InputData, InputTensor},
 };
-use crate::{
-    connection::Peer,
-    grpc::{authenticate::caller, deadline::deadline, status::status},
+use crate::grpc::{
+    authenticate::caller, deadline::deadline, inspection::client_of, status::status,
 };
 
 /// Serves the inference protocol over the use cases.
@@ -34,20 +33,8 @@ impl InferenceService {
     }
 
     fn view(&self, caller: &Caller, name: &str) -> Result<ModelView, Status> {
-        let (model, tensors) = match infer::form(name) {
-            Form::Scans(m) => (m, false),
-            Form::Tensors(m) => (m, true),
-        };
-        let described = self.service.model(caller, model).map_err(status)?;
-        Ok(describe::view(&described, tensors))
+        describe::view_of(&self.service, caller, name).map_err(status)
     }
-}
-
-fn client_of<T>(request: &Request<T>) -> String {
-    request
-        .extensions()
-        .get::<Peer>()
-        .map_or_else(String::new, |peer| peer.addr.to_string())
 }
 
 fn param(p: &pb::InferParameter) -> Result<Param, Error> {
@@ -259,9 +246,7 @@ impl GrpcInferenceService for InferenceService {
     ) -> Result<Response<pb::ModelReadyResponse>, Status> {
         let caller = caller(&request);
         let name = request.into_inner().name;
-        let model = match infer::form(&name) {
-            Form::Scans(m) | Form::Tensors(m) => m,
-        };
+        let (model, _) = infer::split_name(&name);
         let ready = self.service.model_ready(&caller, model).map_err(status)? && !name.is_empty();
         Ok(Response::new(pb::ModelReadyResponse { ready }))
     }
@@ -378,10 +363,7 @@ impl GrpcInferenceService for InferenceService {
     ) -> Result<Response<pb::ModelStatisticsResponse>, Status> {
         let caller = caller(&request);
         let name = request.into_inner().name;
-        let (model, tensors) = match infer::form(&name) {
-            Form::Scans(m) => (m, false),
-            Form::Tensors(m) => (m, true),
-        };
+        let (model, tensors) = infer::split_name(&name);
         let stats = self
             .service
             .model_statistics(&caller, Some(model).filter(|m| !m.is_empty()))

@@ -29,7 +29,7 @@ use xray_service::{Call, Caller, Error, Service, access::authorize};
 
 use super::{
     describe::{self, ModelView, TensorSpec},
-    infer::{self, Form, InferAnswer, InferCall, Param},
+    infer::{self, InferAnswer, InferCall, Param},
     tensor::{InputData, InputTensor, OutputData},
 };
 use crate::{
@@ -64,12 +64,7 @@ fn bad(message: String) -> WebError {
 }
 
 fn view(service: &Service, caller: &Caller, name: &str) -> Result<ModelView, WebError> {
-    let (model, tensors) = match infer::form(name) {
-        Form::Scans(m) => (m, false),
-        Form::Tensors(m) => (m, true),
-    };
-    let described = service.model(caller, model)?;
-    Ok(describe::view(&described, tensors))
+    Ok(describe::view_of(service, caller, name)?)
 }
 
 /// Liveness: 200 while the process serves at all.
@@ -103,9 +98,7 @@ async fn model_ready(
     Extension(caller): Extension<Caller>,
     Path(name): Path<String>,
 ) -> Result<StatusCode, WebError> {
-    let model = match infer::form(&name) {
-        Form::Scans(m) | Form::Tensors(m) => m,
-    };
+    let (model, _) = infer::split_name(&name);
     if state.service.model_ready(&caller, model)? {
         return Ok(StatusCode::OK);
     }
@@ -182,10 +175,7 @@ fn duration(d: &xray_metrics::StatDuration) -> Value {
 
 fn statistics(service: &Service, caller: &Caller, name: &str) -> Result<Json<Value>, WebError> {
     use std::sync::atomic::Ordering::Relaxed;
-    let (model, tensors) = match infer::form(name) {
-        Form::Scans(m) => (m, false),
-        Form::Tensors(m) => (m, true),
-    };
+    let (model, tensors) = infer::split_name(name);
     let stats = service.model_statistics(caller, Some(model).filter(|m| !m.is_empty()))?;
     let model_stats: Vec<Value> = stats
         .into_iter()
@@ -708,11 +698,11 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(
-            call.inputs[0].byte_elements().expect("one"),
+            call.inputs[0].clone().byte_elements().expect("one"),
             [Bytes::from("abc")]
         );
         assert_eq!(
-            call.inputs[1].fp32_elements().expect("four"),
+            call.inputs[1].clone().fp32_elements().expect("four"),
             [1.0, 2.0, 3.5, 4.0]
         );
         assert_eq!(call.parameters["declaration_id"], Param::Str("D-1".into()));

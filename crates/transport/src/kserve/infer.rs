@@ -75,17 +75,12 @@ pub struct InferAnswer {
     pub outputs: Vec<OutputTensor>,
 }
 
-/// Which form of a model a name asks for.
-pub enum Form<'a> {
-    Scans(&'a str),
-    Tensors(&'a str),
-}
-
-/// The model and form a protocol model name means.
-pub fn form(name: &str) -> Form<'_> {
+/// The served model a protocol model name means, and whether it asks for its ready-tensor
+/// form (`MODEL.tensor`) rather than encoded scans.
+pub fn split_name(name: &str) -> (&str, bool) {
     match name.strip_suffix(TENSOR_SUFFIX) {
-        Some(model) => Form::Tensors(model),
-        None => Form::Scans(name),
+        Some(model) => (model, true),
+        None => (name, false),
     }
 }
 
@@ -107,7 +102,7 @@ pub async fn infer(
 ) -> Result<InferAnswer, Error> {
     if !call.version.is_empty() && call.version != PROTOCOL_VERSION {
         // The protocol's version is always 1; the model's own is accepted too.
-        let model = service.model(caller, form_name(&call.model))?;
+        let model = service.model(caller, split_name(&call.model).0)?;
         if call.version != model.version {
             return Err(Error::Invalid(format!(
                 "model {} has version {PROTOCOL_VERSION} (its own: {}), not {}",
@@ -115,28 +110,22 @@ pub async fn infer(
             )));
         }
     }
-    match form(&call.model) {
-        Form::Scans(model) => infer_scans(service, caller, model, call.clone()).await,
-        Form::Tensors(model) => infer_tensors(service, caller, model, call.clone()).await,
+    let (model, tensors) = split_name(&call.model);
+    // Owned, so that the call (its tensors) moves on without a copy.
+    let model = model.to_string();
+    if tensors {
+        infer_tensors(service, caller, &model, call).await
+    } else {
+        infer_scans(service, caller, &model, call).await
     }
 }
 
-fn form_name(name: &str) -> &str {
-    match form(name) {
-        Form::Scans(m) | Form::Tensors(m) => m,
-    }
-}
-
-fn only_input<'a>(
-    call: &'a InferCall,
-    model: &str,
-    expected: &str,
-) -> Result<&'a InputTensor, Error> {
-    match call.inputs.as_slice() {
-        [one] => Ok(one),
-        inputs => Err(Error::Invalid(format!(
-            "model {model} takes one input ({expected}); the request has {}",
-            inputs.len()
+/// The request's one input, taken out of it.
+fn only_input(call: &mut InferCall, model: &str, expected: &str) -> Result<InputTensor, Error> {
+    match call.inputs.len() {
+        1 => Ok(call.inputs.remove(0)),
+        n => Err(Error::Invalid(format!(
+            "model {model} takes one input ({expected}); the request has {n}"
         ))),
     }
 }
@@ -145,10 +134,14 @@ async fn infer_scans(
     service: &Service,
     caller: &Caller,
     model: &str,
-    call: InferCall,
+    mut call: InferCall,
 ) -> Result<InferAnswer, Error> {
     let described = service.model(caller, model)?;
-    let input = only_input(&call, model, "SCAN, BYTES: encoded PNG, JPEG or TIFF scans")?;
+    let input = only_input(
+        &mut call,
+        model,
+        "SCAN, BYTES: encoded PNG, JPEG or TIFF scans",
+    )?;
     if input.name != SCAN_INPUT {
         return Err(Error::Invalid(format!(
             "model {model} has no input {:?}: its input is {SCAN_INPUT} (BYTES); for ready tensors call model {model}{TENSOR_SUFFIX}",
@@ -385,14 +378,14 @@ async fn infer_tensors(
     service: &Service,
     caller: &Caller,
     model: &str,
-    call: InferCall,
+    mut call: InferCall,
 ) -> Result<InferAnswer, Error> {
     let described = service.model(caller, model)?;
     let (h, w) = (
         i64::from(described.input_height),
         i64::from(described.input_width),
     );
-    let input = only_input(&call, model, "FP32 [N, 3, H, W]")?;
+    let input = only_input(&mut call, model, "FP32 [N, 3, H, W]")?;
     if input.name != described.input_name {
         return Err(Error::Invalid(format!(
             "model {model}{TENSOR_SUFFIX} has no input {:?}: its input is {} (FP32 [N, 3, {h}, {w}])",

@@ -61,13 +61,13 @@ impl InputTensor {
         )))
     }
 
-    /// Its BYTES elements.
-    pub fn byte_elements(&self) -> Result<Vec<Bytes>, Error> {
+    /// Its BYTES elements (taken, not copied).
+    pub fn byte_elements(self) -> Result<Vec<Bytes>, Error> {
         self.expect_datatype("BYTES")?;
         let expected = self.elements()?;
-        let elements = match &self.data {
-            InputData::Bytes(elements) => elements.clone(),
-            InputData::Raw(raw) => split_length_prefixed(&self.name, raw)?,
+        let elements = match self.data {
+            InputData::Bytes(elements) => elements,
+            InputData::Raw(raw) => split_length_prefixed(&self.name, &raw)?,
             InputData::Fp32(_) | InputData::Other(_) => {
                 return Err(invalid(format!(
                     "input {} is BYTES but its contents are of another type",
@@ -86,12 +86,12 @@ impl InputTensor {
         Ok(elements)
     }
 
-    /// Its FP32 elements.
-    pub fn fp32_elements(&self) -> Result<Vec<f32>, Error> {
+    /// Its FP32 elements (taken, not copied, when they came as numbers).
+    pub fn fp32_elements(self) -> Result<Vec<f32>, Error> {
         self.expect_datatype("FP32")?;
         let expected = self.elements()?;
-        let values = match &self.data {
-            InputData::Fp32(values) => values.clone(),
+        let values = match self.data {
+            InputData::Fp32(values) => values,
             InputData::Raw(raw) => {
                 if raw.len() != expected.saturating_mul(4) {
                     return Err(invalid(format!(
@@ -245,7 +245,7 @@ mod tests {
             shape: vec![1, 2],
             data: InputData::Raw(Bytes::from(raw)),
         };
-        assert_eq!(t.fp32_elements().expect("two"), [1.5, -2.0]);
+        assert_eq!(t.clone().fp32_elements().expect("two"), [1.5, -2.0]);
         let wrong = InputTensor {
             shape: vec![1, 3],
             ..t.clone()
