@@ -3,10 +3,12 @@
 
 use xray_customs::declaration::{DetectionVerdict, ScanDecision, StoredScan};
 use xray_dicos::{DxIds, TdrSpec, TdrType, ThreatCategory, ThreatSpec};
-use xray_engine::pipeline::Inspection;
-use xray_types::{BoxXyxy, Category, Encoding};
+use xray_types::Encoding;
 
-use crate::{Error, screening::Scan};
+use crate::{
+    Error,
+    screening::{Found, Scan},
+};
 
 /// What goes in a TDR's Threat Detection Algorithm and Version, before the model's version.
 const MANUFACTURER: &str = "xray-screen";
@@ -67,43 +69,6 @@ fn report_uid(dx_sop_instance_uid: &str, what: &str) -> String {
     format!("2.25.{}", u128::from_be_bytes(first))
 }
 
-/// One detection as a TDR carries it.
-pub(crate) struct Found {
-    pub class_name: String,
-    pub category: Category,
-    pub confidence: f32,
-    pub bbox: BoxXyxy,
-    pub alarm: bool,
-}
-
-impl Found {
-    pub(crate) fn of_inspection(i: &Inspection) -> Vec<Found> {
-        i.detections
-            .iter()
-            .map(|d| Found {
-                class_name: d.class_name.clone(),
-                category: d.category,
-                confidence: d.confidence,
-                bbox: d.bbox,
-                alarm: d.alarm,
-            })
-            .collect()
-    }
-
-    pub(crate) fn of_stored(s: &StoredScan) -> Vec<Found> {
-        s.detections
-            .iter()
-            .map(|d| Found {
-                class_name: d.class_name.clone(),
-                category: d.category,
-                confidence: d.confidence,
-                bbox: d.bbox,
-                alarm: d.alarm,
-            })
-            .collect()
-    }
-}
-
 /// The MACHINE TDR of a screened DX: the alarm decision, every detection as a potential
 /// threat object over its box, and the DX it refers to.
 pub(crate) fn machine_tdr(
@@ -148,6 +113,7 @@ pub(crate) fn operator_tdr(ids: &DxIds, scan: &StoredScan) -> Result<Option<Vec<
         .detections
         .iter()
         .map(|d| Found {
+            class_id: None,
             class_name: d.class_name.clone(),
             category: d.category,
             confidence: d.confidence,
@@ -233,6 +199,8 @@ fn tdr(ids: &DxIds, report: Report, found: &[Found]) -> Result<Vec<u8>, Error> {
 
 #[cfg(test)]
 mod tests {
+    use xray_types::Category;
+
     use super::*;
 
     #[test]

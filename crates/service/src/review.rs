@@ -96,7 +96,7 @@ impl ScanRecord {
         Ok(Some(DicosReports {
             machine: crate::dicos::machine_tdr(
                 &ids,
-                &crate::dicos::Found::of_stored(s),
+                &crate::screening::Found::of_stored(s),
                 &s.model_version,
                 &s.model,
                 s.received_ms,

@@ -54,6 +54,59 @@ pub enum Screening {
     Replayed(StoredScan),
 }
 
+/// One detection of a screening, made now or replayed from the store, as the answers that
+/// list detections (a TDR, the inference protocol's outputs) carry it.
+#[derive(Debug, Clone)]
+pub struct Found {
+    /// The class's id in the model; None for a stored detection, which names its class.
+    pub class_id: Option<usize>,
+    pub class_name: String,
+    pub category: xray_types::Category,
+    pub confidence: f32,
+    pub bbox: xray_types::BoxXyxy,
+    pub alarm: bool,
+}
+
+impl Found {
+    /// The detections of a stored scan.
+    pub fn of_stored(s: &StoredScan) -> Vec<Found> {
+        s.detections
+            .iter()
+            .map(|d| Found {
+                class_id: None,
+                class_name: d.class_name.clone(),
+                category: d.category,
+                confidence: d.confidence,
+                bbox: d.bbox,
+                alarm: d.alarm,
+            })
+            .collect()
+    }
+}
+
+impl Screening {
+    /// Its detections, and whether the scan raised the alarm.
+    pub fn found(&self) -> (Vec<Found>, bool) {
+        match self {
+            Screening::Screened(i) => (
+                i.detections
+                    .iter()
+                    .map(|d| Found {
+                        class_id: Some(d.class_id),
+                        class_name: d.class_name.clone(),
+                        category: d.category,
+                        confidence: d.confidence,
+                        bbox: d.bbox,
+                        alarm: d.alarm,
+                    })
+                    .collect(),
+                i.alarm,
+            ),
+            Screening::Replayed(s) => (Found::of_stored(s), s.alarm),
+        }
+    }
+}
+
 /// The answer to a scan: its screening and, for a scan of a declaration, that declaration's
 /// risk once the scan is stored.
 #[derive(Debug, Clone)]
@@ -78,19 +131,14 @@ impl Service {
         match dx {
             None => Ok(answer),
             Some(ids) => {
-                let (found, model, version, ms) = match &answer.screening {
+                let (found, _) = answer.screening.found();
+                let (model, version, ms) = match &answer.screening {
                     Screening::Screened(i) => (
-                        dicos::Found::of_inspection(i),
                         i.model.clone(),
                         i.model_version.clone(),
                         i.timings.total.as_secs_f64() * 1000.0,
                     ),
-                    Screening::Replayed(s) => (
-                        dicos::Found::of_stored(s),
-                        s.model.clone(),
-                        s.model_version.clone(),
-                        0.0,
-                    ),
+                    Screening::Replayed(s) => (s.model.clone(), s.model_version.clone(), 0.0),
                 };
                 let tdr = dicos::machine_tdr(&ids, &found, &version, &model, now_ms(), ms)?;
                 Ok(ScanAnswer {

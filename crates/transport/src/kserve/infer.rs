@@ -16,9 +16,9 @@ use xray_engine::pipeline::{ScanRequest, TensorRequest};
 use xray_metrics::Protocol;
 use xray_service::{
     Caller, Error, Service,
-    screening::{Scan, ScanAnswer, Screening},
+    screening::{Scan, ScanAnswer},
 };
-use xray_types::{Category, Priority, View};
+use xray_types::{Priority, View};
 
 use super::{
     describe::PROTOCOL_VERSION,
@@ -233,14 +233,22 @@ async fn infer_scans(
     let mut alarms = Vec::new();
     let mut risk = None;
     for answer in &answers {
-        let (detections, alarm) = found(answer, &described.classes);
+        let (detections, alarm) = answer.screening.found();
         counts.push(i32::try_from(detections.len()).unwrap_or(i32::MAX));
         alarms.push(alarm);
         for d in detections {
-            boxes.extend_from_slice(&d.bbox);
+            let b = d.bbox;
+            boxes.extend_from_slice(&[b.x1, b.y1, b.x2, b.y2]);
             scores.push(d.confidence);
-            class_ids.push(i32::try_from(d.class_id).unwrap_or(-1));
-            class_names.push(d.class_name.as_bytes().to_vec());
+            // A stored detection names its class: its id is its place in the model's classes.
+            let class_id = d.class_id.or_else(|| {
+                described
+                    .classes
+                    .iter()
+                    .position(|(n, _)| *n == d.class_name)
+            });
+            class_ids.push(class_id.and_then(|c| i32::try_from(c).ok()).unwrap_or(-1));
+            class_names.push(d.class_name.into_bytes());
         }
         if let Some((_, r)) = &answer.declaration {
             risk = Some(r.clone());
@@ -288,52 +296,6 @@ async fn infer_scans(
         parameters,
         outputs,
     })
-}
-
-fn corners(b: &xray_types::BoxXyxy) -> [f32; 4] {
-    [b.x1, b.y1, b.x2, b.y2]
-}
-
-/// One detection as the outputs carry it.
-struct Found<'a> {
-    class_id: usize,
-    class_name: &'a str,
-    confidence: f32,
-    bbox: [f32; 4],
-}
-
-/// A scan's detections and alarm, screened now or replayed from the store (whose
-/// detections name their class: its id is its place in the model's classes).
-fn found<'a>(answer: &'a ScanAnswer, classes: &[(String, Category)]) -> (Vec<Found<'a>>, bool) {
-    match &answer.screening {
-        Screening::Screened(i) => (
-            i.detections
-                .iter()
-                .map(|d| Found {
-                    class_id: d.class_id,
-                    class_name: &d.class_name,
-                    confidence: d.confidence,
-                    bbox: corners(&d.bbox),
-                })
-                .collect(),
-            i.alarm,
-        ),
-        Screening::Replayed(s) => (
-            s.detections
-                .iter()
-                .map(|d| Found {
-                    class_id: classes
-                        .iter()
-                        .position(|(n, _)| *n == d.class_name)
-                        .unwrap_or(usize::MAX),
-                    class_name: &d.class_name,
-                    confidence: d.confidence,
-                    bbox: corners(&d.bbox),
-                })
-                .collect(),
-            s.alarm,
-        ),
-    }
 }
 
 /// A failure of one element of a request with several: the sentence says which.
