@@ -4,6 +4,7 @@
 //! [`write`] a transaction as the domain's unit of work, [`schema`] the migrations.
 
 mod codec;
+mod group;
 mod read;
 mod schema;
 mod sqlite;

@@ -1,7 +1,8 @@
 //! The embedded store: one SQLite file under `--data-dir`, in WAL mode with
 //! `synchronous=FULL`, so that a committed write survives the process being killed (and the
 //! machine losing power). One connection writes (writes are serialised, which also numbers
-//! risk changes in commit order); another reads alongside it.
+//! risk changes in commit order), committing concurrent writers together ([`crate::group`]);
+//! another reads alongside it.
 
 use std::{
     path::{Path, PathBuf},
@@ -20,6 +21,7 @@ use xray_customs::{
 
 use crate::{
     codec::{Failure, Result},
+    group::GroupCommit,
     read, schema,
     write::Writer,
 };
@@ -29,7 +31,7 @@ pub const DATABASE_FILE: &str = "xray-screen.db";
 
 /// The SQLite implementation of [`Store`].
 pub struct SqliteStore {
-    writer: Mutex<Connection>,
+    writer: GroupCommit,
     reader: Mutex<Connection>,
     path: PathBuf,
 }
@@ -67,7 +69,7 @@ impl SqliteStore {
         schema::migrate(&mut writer)?;
         let reader = open_connection(&path)?;
         Ok(Self {
-            writer: Mutex::new(writer),
+            writer: GroupCommit::new(writer),
             reader: Mutex::new(reader),
             path,
         })
@@ -84,12 +86,7 @@ impl Store for SqliteStore {
         &self,
         work: &mut dyn FnMut(&mut dyn UnitOfWork) -> std::result::Result<(), StoreError>,
     ) -> std::result::Result<(), StoreError> {
-        let mut conn = lock(&self.writer);
-        let tx = conn.transaction().map_err(Failure::from)?;
-        // Dropping the transaction without a commit rolls it back.
-        work(&mut Writer { tx: &tx })?;
-        tx.commit().map_err(Failure::from)?;
-        Ok(())
+        self.writer.run(|conn| work(&mut Writer { tx: conn }))
     }
 
     fn declaration(&self, id: &str) -> std::result::Result<Option<DeclarationState>, StoreError> {
@@ -152,11 +149,13 @@ impl Store for SqliteStore {
     }
 
     fn purge_images(&self, before_ms: i64) -> std::result::Result<usize, StoreError> {
-        Ok(lock(&self.writer)
-            .execute(
-                "DELETE FROM scan_images WHERE scan_uid IN (SELECT uid FROM scans WHERE received_ms < ?1)",
-                [before_ms],
-            )
-            .map_err(Failure::from)?)
+        self.writer.run(|conn| {
+            Ok(conn
+                .execute(
+                    "DELETE FROM scan_images WHERE scan_uid IN (SELECT uid FROM scans WHERE received_ms < ?1)",
+                    [before_ms],
+                )
+                .map_err(Failure::from)?)
+        })
     }
 }

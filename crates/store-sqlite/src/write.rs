@@ -1,7 +1,7 @@
 //! A write transaction as the domain's [`UnitOfWork`]: the domain decides what is written
 //! (`xray_customs::ledger`), this file says how it is kept in SQLite.
 
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use xray_customs::{
     declaration::{
         Assessment, CurrentRisk, Declaration, DeclarationState, RiskChange, ScanDecision,
@@ -15,12 +15,12 @@ use crate::{
     read::load_state,
 };
 
-/// One open write transaction.
-pub struct Writer<'a, 'c> {
-    pub tx: &'a Transaction<'c>,
+/// The open write transaction (a savepoint of it: see [`crate::group`]).
+pub struct Writer<'a> {
+    pub tx: &'a Connection,
 }
 
-impl Writer<'_, '_> {
+impl Writer<'_> {
     fn scan_uid(&self, scan_id: &str) -> Result<Option<(i64, String)>> {
         Ok(self
             .tx
@@ -221,7 +221,7 @@ impl Writer<'_, '_> {
     }
 }
 
-impl Writer<'_, '_> {
+impl Writer<'_> {
     fn insert_principal(&self, principal: &Principal, token_sha256: &str) -> Result<()> {
         let taken: Option<i64> = self
             .tx
@@ -265,7 +265,7 @@ impl Writer<'_, '_> {
     }
 }
 
-impl UnitOfWork for Writer<'_, '_> {
+impl UnitOfWork for Writer<'_> {
     fn declaration(
         &mut self,
         id: &str,
