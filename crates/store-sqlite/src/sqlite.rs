@@ -5,26 +5,22 @@
 //! another reads alongside it.
 
 use std::{
+    collections::HashSet,
     path::{Path, PathBuf},
     sync::{Mutex, MutexGuard},
 };
 
 use rusqlite::Connection;
 use xray_customs::{
-    declaration::{DeclarationState, RiskChange, StoredImage, StoredScan},
+    declaration::{DeclarationState, RiskChange, StoredScan},
     principal::Principal,
     store::{
-        AuditEntry, AuditQuery, ClassAccuracy, FlaggedQuery, FlaggedScan, Store, StoreError,
-        UnitOfWork,
+        AuditEntry, AuditQuery, ClassAccuracy, FlaggedQuery, FlaggedScan, KeptImage, Purged, Store,
+        StoreError, UnitOfWork,
     },
 };
 
-use crate::{
-    codec::{Failure, Result},
-    group::GroupCommit,
-    read, schema,
-    write::Writer,
-};
+use crate::{codec::Result, group::GroupCommit, read, schema, write::Writer};
 
 /// The database file's name inside the data folder.
 pub const DATABASE_FILE: &str = "xray-screen.db";
@@ -101,7 +97,7 @@ impl Store for SqliteStore {
         Ok(read::scan(&lock(&self.reader), scan_id)?)
     }
 
-    fn scan_image(&self, scan_id: &str) -> std::result::Result<Option<StoredImage>, StoreError> {
+    fn scan_image(&self, scan_id: &str) -> std::result::Result<Option<KeptImage>, StoreError> {
         Ok(read::scan_image(&lock(&self.reader), scan_id)?)
     }
 
@@ -148,14 +144,33 @@ impl Store for SqliteStore {
         Ok(read::password_of(&lock(&self.reader), name)?)
     }
 
-    fn purge_images(&self, before_ms: i64) -> std::result::Result<usize, StoreError> {
-        self.writer.run(|conn| {
-            Ok(conn
-                .execute(
-                    "DELETE FROM scan_images WHERE scan_uid IN (SELECT uid FROM scans WHERE received_ms < ?1)",
-                    [before_ms],
-                )
-                .map_err(Failure::from)?)
-        })
+    fn purge_images(&self, before_ms: i64) -> std::result::Result<Purged, StoreError> {
+        self.writer.run(|conn| Ok(purge(conn, before_ms)?))
     }
+
+    fn referenced_images(
+        &self,
+        keys: &[String],
+    ) -> std::result::Result<HashSet<String>, StoreError> {
+        Ok(read::referenced_images(&lock(&self.reader), keys)?)
+    }
+}
+
+/// Deletes the image rows of scans received before `before_ms` and answers which of their
+/// blobs no row names any more (the same bytes kept for two scans are one blob).
+fn purge(tx: &Connection, before_ms: i64) -> Result<Purged> {
+    const OLD: &str = "scan_uid IN (SELECT uid FROM scans WHERE received_ms < ?1)";
+    let keys: Vec<String> = tx
+        .prepare(&format!(
+            "SELECT DISTINCT blob_key FROM scan_images WHERE blob_key IS NOT NULL AND {OLD}"
+        ))?
+        .query_map([before_ms], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let scans = tx.execute(&format!("DELETE FROM scan_images WHERE {OLD}"), [before_ms])?;
+    let still = read::referenced_images(tx, &keys)?;
+    let unreferenced = keys.into_iter().filter(|k| !still.contains(k)).collect();
+    Ok(Purged {
+        scans,
+        unreferenced,
+    })
 }
