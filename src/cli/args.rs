@@ -193,9 +193,17 @@ fn parse_destination(s: &str) -> Result<xray_dicom_door::Destination, String> {
 /// Where declarations, scans, verdicts and the audit log are kept.
 #[derive(Debug, Args)]
 pub struct StorageArgs {
-    /// Folder of the embedded SQLite database (created if missing).
+    /// Folder of the embedded SQLite database, the image store (unless --image-store), the
+    /// development TLS files and the first admin token (created if missing).
     #[arg(long, env = "XRAY_DATA_DIR", default_value = "var")]
     pub data_dir: PathBuf,
+    #[command(flatten)]
+    pub database: super::storage::DatabaseArgs,
+    /// Where kept scan images are: a folder, or s3://BUCKET[/PREFIX] for an S3-compatible
+    /// bucket that every node shares (configured by the AWS_* environment variables, see
+    /// README) [default: DATA_DIR/images].
+    #[arg(long, env = "XRAY_IMAGE_STORE")]
+    pub image_store: Option<String>,
     /// Which images of scans with a declaration are kept for review.
     #[arg(long, env = "XRAY_KEEP_IMAGES", value_enum, default_value_t = KeepImages::Flagged)]
     pub keep_images: KeepImages,

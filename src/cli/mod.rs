@@ -8,6 +8,7 @@ mod bench;
 mod offline;
 mod principals;
 mod serve;
+mod storage;
 
 use std::{path::PathBuf, process::ExitCode, time::Duration};
 

@@ -8,22 +8,23 @@ use std::{
     os::unix::fs::OpenOptionsExt,
     path::{Path, PathBuf},
     process::ExitCode,
-    sync::Arc,
     time::Duration,
 };
 
+use super::storage::{DatabaseArgs, open_images, open_store};
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use xray_customs::{principal::Role, risk::RiskPolicy};
 use xray_engine::imaging::ImageLimits;
 use xray_service::{Caller, KeepImages, Service, principals::NewPrincipal};
-use xray_store_sqlite::SqliteStore;
 
 #[derive(Debug, Args)]
 pub struct PrincipalsCommand {
     /// Folder of the database (as `serve --data-dir`).
     #[arg(long, env = "XRAY_DATA_DIR", default_value = "var", global = true)]
     pub data_dir: PathBuf,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
     #[command(subcommand)]
     pub action: PrincipalsAction,
 }
@@ -153,20 +154,22 @@ pub async fn principals_command(command: PrincipalsCommand) -> anyhow::Result<Ex
         );
         return Ok(ExitCode::SUCCESS);
     }
-    manage(&command.data_dir, command.action).await?;
+    manage(&command.data_dir, &command.database, command.action).await?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// The actions on the database.
-async fn manage(data_dir: &Path, action: PrincipalsAction) -> anyhow::Result<()> {
-    let store = SqliteStore::open(data_dir).with_context(|| {
-        format!(
-            "cannot open the database in {} (--data-dir)",
-            data_dir.display()
-        )
-    })?;
+async fn manage(
+    data_dir: &Path,
+    database: &DatabaseArgs,
+    action: PrincipalsAction,
+) -> anyhow::Result<()> {
+    let store = open_store(data_dir, database)?;
+    // Principals have no images: the default folder is opened, never written.
+    let images = open_images(data_dir, None)?;
     let service = Service::new(
-        Arc::new(store),
+        store,
+        images,
         RiskPolicy::default(),
         KeepImages::None,
         ImageLimits::default(),

@@ -8,16 +8,15 @@ use std::{
     os::unix::fs::OpenOptionsExt,
     path::{Path, PathBuf},
     process::ExitCode,
-    sync::Arc,
     time::Duration,
 };
 
+use super::storage::{open_images, open_store};
 use anyhow::Context;
 use xray_customs::principal::Role;
 use xray_service::{
     AccessSettings, Caller, Service, principals::NewPrincipal, throttle::ThrottleSettings,
 };
-use xray_store_sqlite::SqliteStore;
 use xray_tls::{DevPki, TlsFiles, dev_files, ensure_dev_pki};
 use xray_transport::{ServerConfig, serve};
 
@@ -161,15 +160,12 @@ pub async fn serve_command(args: ServeArgs) -> anyhow::Result<ExitCode> {
         },
     };
     let policy = args.risk.policy()?;
-    let store = SqliteStore::open(&args.storage.data_dir).with_context(|| {
-        format!(
-            "cannot open the database in {} (--data-dir)",
-            args.storage.data_dir.display()
-        )
-    })?;
-    tracing::info!(database = %store.path().display(), "storage opened");
+    let storage = &args.storage;
+    let store = open_store(&storage.data_dir, &storage.database)?;
+    let images = open_images(&storage.data_dir, storage.image_store.as_deref())?;
     let service = Service::new(
-        Arc::new(store),
+        store,
+        images,
         policy,
         args.storage.keep_images,
         image_limits(&args.images),
@@ -190,12 +186,10 @@ pub async fn serve_command(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if let Some(addr) = args.dicom.dicom_addr {
         dicom_door(&args, addr, &service).await?;
     }
-    if args.storage.image_retention_days > 0 {
-        tokio::spawn(purge_images(
-            service.clone(),
-            args.storage.image_retention_days,
-        ));
-    }
+    tokio::spawn(keep_images_tidy(
+        service.clone(),
+        args.storage.image_retention_days,
+    ));
     let load = move || build_pipeline(&args.models, &args.images);
     serve(load, service, config, shutdown_signal()).await?;
     Ok(ExitCode::SUCCESS)
@@ -235,22 +229,30 @@ async fn dicom_door(args: &ServeArgs, addr: SocketAddr, service: &Service) -> an
     Ok(())
 }
 
-/// Drops kept images past their retention, at start and hourly.
-async fn purge_images(service: Service, days: u32) {
+/// At start and hourly: drops kept images past their retention (`days`; 0: never), and
+/// sweeps blobs that no scan refers to and that are older than [`ORPHAN_GRACE`].
+async fn keep_images_tidy(service: Service, days: u32) {
     let mut hourly = tokio::time::interval(Duration::from_secs(3600));
     loop {
         hourly.tick().await;
-        match service.purge_images(days).await {
-            Ok(purged) if purged.scans == 0 => {}
-            Ok(purged) => tracing::info!(
-                images = purged.scans,
-                days,
-                "dropped images past their retention"
-            ),
-            Err(e) => tracing::warn!(error = %e, "cannot drop images past their retention"),
+        if days > 0 {
+            match service.purge_images(days).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(images = n, days, "dropped images past their retention"),
+                Err(e) => tracing::warn!(error = %e, "cannot drop images past their retention"),
+            }
+        }
+        match service.sweep_images(ORPHAN_GRACE).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(blobs = n, "swept image blobs that no scan refers to"),
+            Err(e) => tracing::warn!(error = %e, "cannot sweep the image store"),
         }
     }
 }
+
+/// How old a blob that no scan refers to must be before the sweep deletes it: far longer than
+/// any write transaction, so that an image stored just before its scan commits is spared.
+const ORPHAN_GRACE: Duration = Duration::from_secs(3600);
 
 async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();

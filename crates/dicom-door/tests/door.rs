@@ -92,8 +92,10 @@ impl Door {
             .try_init();
         let data = tempfile::tempdir().expect("tmp");
         let store = SqliteStore::open(data.path()).expect("store");
+        let images = xray_blobs::LocalBlobs::open(data.path().join("images")).expect("images");
         let service = Service::new(
             Arc::new(store),
+            Arc::new(images),
             RiskPolicy::default(),
             KeepImages::All,
             ImageLimits::default(),

@@ -1,6 +1,7 @@
 //! The one error of the use cases, and its classification: each front door maps an
 //! [`ErrorKind`] to its own codes in one place (gRPC status, HTTP status).
 
+use xray_blobs::BlobError;
 use xray_customs::store::StoreError;
 use xray_engine::{batching::BatchError, pipeline::PipelineError};
 
@@ -55,6 +56,9 @@ pub enum Error {
     ShuttingDown(String),
     #[error(transparent)]
     Store(StoreError),
+    /// The image store (kept scan images) failed.
+    #[error(transparent)]
+    Images(#[from] BlobError),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -110,12 +114,13 @@ impl Error {
             | Error::ScanConflict { .. }
             | Error::ScanReused { .. }
             | Error::PrincipalConflict(_) => ErrorKind::Conflict,
-            Error::NotReady | Error::ShuttingDown(_) | Error::Store(StoreError::Unavailable(_)) => {
-                ErrorKind::Unavailable
-            }
+            Error::NotReady
+            | Error::ShuttingDown(_)
+            | Error::Store(StoreError::Unavailable(_))
+            | Error::Images(BlobError::Unavailable { .. }) => ErrorKind::Unavailable,
             Error::Unauthenticated(_) => ErrorKind::Unauthenticated,
             Error::PermissionDenied(_) => ErrorKind::PermissionDenied,
-            Error::Store(_) | Error::Internal(_) => ErrorKind::Internal,
+            Error::Store(_) | Error::Images(_) | Error::Internal(_) => ErrorKind::Internal,
         }
     }
 }

@@ -47,6 +47,17 @@ impl RiskFeed {
         metrics().risk_change(change.channel.as_str());
     }
 
+    /// Another node committed the change numbered `sequence`.
+    pub fn heard(&self, sequence: u64) {
+        self.newest.send_modify(|n| *n = (*n).max(sequence));
+    }
+
+    /// Changes may have been committed unheard (the store's listener reconnected): every
+    /// subscriber reads the store again.
+    pub fn resync(&self) {
+        self.newest.send_modify(|_| {});
+    }
+
     /// Every change after `after` (none given: after the newest one now), in sequence order,
     /// for as long as the receiver is kept. When the server shuts down, what is committed is
     /// sent, then `ShuttingDown` with the sequence number to resume after.

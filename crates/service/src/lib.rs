@@ -26,9 +26,10 @@ pub mod throttle;
 use std::sync::{Arc, OnceLock};
 
 use tokio::sync::{broadcast, watch};
+use xray_blobs::Blobs;
 use xray_customs::{
     risk::{ModelClasses, RiskPolicy, Taxonomies, Taxonomy, TaxonomyError},
-    store::{Purged, Store, StoreError},
+    store::{Notice, Store, StoreError},
 };
 use xray_engine::{imaging::ImageLimits, pipeline::Pipeline};
 use xray_metrics::metrics;
@@ -45,6 +46,12 @@ use feed::RiskFeed;
 /// Review events buffered per listener before the slowest one is told to reload.
 const REVIEW_EVENT_BUFFER: usize = 256;
 
+/// Blob keys checked against the store at a time by the orphan sweep.
+const SWEEP_BATCH: usize = 500;
+
+/// The store topic that carries review events between nodes.
+const REVIEW_TOPIC: &str = "review";
+
 /// What the models give the use cases once they are loaded and warmed up.
 struct Ready {
     pipeline: Pipeline,
@@ -59,6 +66,10 @@ pub struct Service {
     store: Arc<dyn Store>,
     policy: RiskPolicy,
     keep_images: KeepImages,
+    /// Where kept images are (the store keeps their keys).
+    blobs: Arc<dyn Blobs>,
+    /// Whether other processes write to the store too: review events then go through it.
+    shared: bool,
     /// The limits of scans (also those of kept images decoded for display).
     limits: ImageLimits,
     /// Set once the models are loaded; scans are refused as not ready until then.
@@ -73,9 +84,12 @@ pub struct Service {
 }
 
 impl Service {
-    /// The use cases over `store`; scans wait for [`Service::models_ready`].
+    /// The use cases over `store`, keeping images in `blobs`; scans wait for
+    /// [`Service::models_ready`]. When other processes share the store, what they commit
+    /// reaches this one's risk feed and review screens.
     pub fn new(
         store: Arc<dyn Store>,
+        blobs: Arc<dyn Blobs>,
         policy: RiskPolicy,
         keep_images: KeepImages,
         limits: ImageLimits,
@@ -85,18 +99,59 @@ impl Service {
             metrics().precision(&class.model, &class.class_name, class.precision());
         }
         let stopping = watch::Sender::new(false);
+        let feed = RiskFeed::new(Arc::clone(&store), last, stopping.subscribe());
+        let events = broadcast::channel(REVIEW_EVENT_BUFFER).0;
+        let shared = {
+            let (feed, events) = (feed.clone(), events.clone());
+            store.listen(Arc::new(move |notice| match notice {
+                Notice::RiskChanged { sequence } => feed.heard(sequence),
+                Notice::Resync => feed.resync(),
+                Notice::Message { topic, payload } if topic == REVIEW_TOPIC => {
+                    match serde_json::from_str::<ReviewEvent>(&payload) {
+                        Ok(event) => {
+                            let _ = events.send(event);
+                        }
+                        Err(e) => {
+                            tracing::warn!(%e, "a review event from another node is unreadable")
+                        }
+                    }
+                }
+                Notice::Message { .. } => {}
+            }))?
+        };
         Ok(Self {
-            feed: RiskFeed::new(Arc::clone(&store), last, stopping.subscribe()),
+            feed,
             stopping: Arc::new(stopping),
             store,
+            blobs,
+            shared,
             policy,
             keep_images,
             limits,
             ready: Arc::default(),
-            events: broadcast::channel(REVIEW_EVENT_BUFFER).0,
+            events,
             authenticator: Arc::default(),
             declaration_from: dicos::DeclarationFrom::default(),
         })
+    }
+
+    /// Tells open review screens, on every node, what changed.
+    fn announce(&self, event: ReviewEvent) {
+        if !self.shared {
+            let _ = self.events.send(event);
+            return;
+        }
+        // Through the store: every node (this one too) hears it from its listener.
+        let (store, events) = (Arc::clone(&self.store), self.events.clone());
+        tokio::task::spawn_blocking(move || {
+            let sent = serde_json::to_string(&event)
+                .map_err(|e| StoreError::Database(e.to_string()))
+                .and_then(|payload| store.publish(REVIEW_TOPIC, &payload));
+            if let Err(e) = sent {
+                tracing::warn!(%e, "review event not sent to the other nodes");
+                let _ = events.send(event);
+            }
+        });
     }
 
     /// The same use cases, taking a DICOS scan's declaration from `from`.
@@ -181,11 +236,38 @@ impl Service {
         }
     }
 
-    /// Drops the images of scans received more than `days` days ago; answers how many scans
-    /// lost theirs and the blobs no scan refers to any more.
-    pub async fn purge_images(&self, days: u32) -> Result<Purged, Error> {
+    /// Drops the images of scans received more than `days` days ago, and their blobs once no
+    /// scan refers to them; answers how many scans lost their image.
+    pub async fn purge_images(&self, days: u32) -> Result<usize, Error> {
         let before = xray_customs::declaration::now_ms() - i64::from(days) * 86_400_000;
-        self.blocking(move |store| Ok(store.purge_images(before)?))
-            .await
+        let blobs = Arc::clone(&self.blobs);
+        self.blocking(move |store| {
+            let purged = store.purge_images(before)?;
+            for key in &purged.unreferenced {
+                blobs.delete(key)?;
+            }
+            Ok(purged.scans)
+        })
+        .await
+    }
+
+    /// Deletes blobs stored more than `grace` ago that no scan refers to: left by a write that
+    /// failed or a node killed between storing an image and committing its scan. The grace
+    /// spares images whose transaction is still open. Answers how many were deleted.
+    pub async fn sweep_images(&self, grace: std::time::Duration) -> Result<usize, Error> {
+        let blobs = Arc::clone(&self.blobs);
+        self.blocking(move |store| {
+            let before = std::time::SystemTime::now() - grace;
+            let mut swept = 0;
+            for keys in blobs.stored_before(before)?.chunks(SWEEP_BATCH) {
+                let referenced = store.referenced_images(keys)?;
+                for key in keys.iter().filter(|k| !referenced.contains(*k)) {
+                    blobs.delete(key)?;
+                    swept += 1;
+                }
+            }
+            Ok(swept)
+        })
+        .await
     }
 }

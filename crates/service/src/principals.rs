@@ -200,8 +200,10 @@ mod tests {
     fn service() -> (tempfile::TempDir, Service) {
         let dir = tempfile::tempdir().expect("tmp");
         let store = SqliteStore::open(dir.path()).expect("store");
+        let images = xray_blobs::LocalBlobs::open(dir.path().join("images")).expect("images");
         let service = Service::new(
             Arc::new(store),
+            Arc::new(images),
             RiskPolicy::default(),
             KeepImages::None,
             ImageLimits::default(),

@@ -2,7 +2,10 @@
 //! (as sent, or rendered for a screen), verdicts, the audit log and the model's accuracy in
 //! service, and the events that tell open review screens what changed.
 
+use std::sync::Arc;
+
 use tokio::sync::broadcast;
+use xray_blobs::Blobs;
 use xray_customs::{
     declaration::{
         DeclarationState, DetectionVerdict, ImageAt, KeptImage, ScanDecision, StoredImage,
@@ -124,7 +127,7 @@ pub struct DisplayImage {
 }
 
 /// What open review screens are told as it happens.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ReviewEvent {
     /// A scan with an alarm was stored.
@@ -192,15 +195,16 @@ impl Service {
     ) -> Result<ScanRecord, Error> {
         authorize(caller, Call::ReadScan)?;
         let scan_id = scan_id.to_string();
+        let blobs = Arc::clone(&self.blobs);
         self.blocking(move |store| {
             let scan = store
                 .scan(&scan_id)?
                 .ok_or_else(|| Error::UnknownScan(scan_id.clone()))?;
             let image = if with_image {
-                store
-                    .scan_image(&scan_id)?
-                    .map(|kept| image_bytes(&scan_id, kept))
-                    .transpose()?
+                match store.scan_image(&scan_id)? {
+                    Some(kept) => image_bytes(blobs.as_ref(), &scan_id, kept)?,
+                    None => None,
+                }
             } else {
                 None
             };
@@ -340,7 +344,7 @@ impl Service {
         if let Some(change) = &outcome.change {
             self.feed.published(change);
         }
-        let _ = self.events.send(ReviewEvent::Verdict {
+        self.announce(ReviewEvent::Verdict {
             scan_id: scan.scan_id.clone(),
             declaration_id: scan.declaration_id.clone(),
         });
@@ -405,17 +409,31 @@ fn check_verdict(verdict: &Verdict) -> Result<(), Error> {
     Ok(())
 }
 
-/// The bytes of a kept image. Only images kept in the database can be read until the blob
-/// store is wired in.
-fn image_bytes(scan_id: &str, kept: KeptImage) -> Result<StoredImage, Error> {
-    match kept.at {
-        ImageAt::Inline(bytes) => Ok(StoredImage {
-            encoding: kept.encoding,
-            channels: kept.channels,
-            bytes,
-        }),
-        ImageAt::Blob(key) => Err(Error::Internal(format!(
-            "the image of scan {scan_id} is blob {key}, and this server has no blob store to read it from"
-        ))),
-    }
+/// The bytes of a kept image, from the blob store (or the database, for images kept by an
+/// older version). A blob that is gone (deleted by hand, or by a purge racing this read) is an
+/// image no longer kept.
+fn image_bytes(
+    blobs: &dyn Blobs,
+    scan_id: &str,
+    kept: KeptImage,
+) -> Result<Option<StoredImage>, Error> {
+    let bytes = match kept.at {
+        ImageAt::Inline(bytes) => bytes,
+        ImageAt::Blob(key) => match blobs.get(&key)? {
+            Some(bytes) => bytes,
+            None => {
+                tracing::warn!(
+                    scan_id,
+                    key,
+                    "a kept image's blob is missing from the image store"
+                );
+                return Ok(None);
+            }
+        },
+    };
+    Ok(Some(StoredImage {
+        encoding: kept.encoding,
+        channels: kept.channels,
+        bytes,
+    }))
 }

@@ -206,15 +206,25 @@ impl Service {
             KeepImages::Flagged => inspection.alarm,
             KeepImages::All => true,
         };
-        let new = NewScan {
-            scan: screened(&inspection, sent.clone()),
-            // Until the blob store is wired in, the bytes stay in the database (SQLite only).
-            image: keep.then(|| KeptImage {
+        // The image is durable in the blob store before the transaction that refers to it.
+        let kept = if keep {
+            let size = image.len() as u64;
+            let blobs = Arc::clone(&self.blobs);
+            let key = tokio::task::spawn_blocking(move || blobs.put(&image))
+                .await
+                .map_err(|e| Error::Internal(format!("image store task: {e}")))??;
+            Some(KeptImage {
                 encoding,
                 channels: scan.channels,
-                size: image.len() as u64,
-                at: ImageAt::Inline(image.to_vec()),
-            }),
+                size,
+                at: ImageAt::Blob(key),
+            })
+        } else {
+            None
+        };
+        let new = NewScan {
+            scan: screened(&inspection, sent.clone()),
+            image: kept,
         };
         match self.record_scan(new, sender.clone()).await {
             Ok(state) => Ok(ScanAnswer {
@@ -307,7 +317,7 @@ impl Service {
             self.feed.published(change);
         }
         if alarm {
-            let _ = self.events.send(ReviewEvent::Flagged {
+            self.announce(ReviewEvent::Flagged {
                 scan_id,
                 declaration_id: outcome.state.declaration.id.clone(),
             });
