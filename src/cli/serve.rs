@@ -241,8 +241,12 @@ async fn purge_images(service: Service, days: u32) {
     loop {
         hourly.tick().await;
         match service.purge_images(days).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(images = n, days, "dropped images past their retention"),
+            Ok(purged) if purged.scans == 0 => {}
+            Ok(purged) => tracing::info!(
+                images = purged.scans,
+                days,
+                "dropped images past their retention"
+            ),
             Err(e) => tracing::warn!(error = %e, "cannot drop images past their retention"),
         }
     }

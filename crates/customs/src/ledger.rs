@@ -73,15 +73,17 @@ pub fn record_scan(
     assess: Assess<'_>,
 ) -> Result<RiskOutcome, StoreError> {
     let scan = &new.scan;
+    // The declaration first: a store shared by several nodes locks it here, so that the scan
+    // id is checked (and a retry sent to another node found) under that lock.
+    let state = uow.declaration(&scan.declaration_id)?;
     if let Some(declaration_id) = uow.scan_owner(&scan.scan_id)? {
         return Err(StoreError::DuplicateScan {
             scan_id: scan.scan_id.clone(),
             declaration_id,
         });
     }
-    let mut state = uow
-        .declaration(&scan.declaration_id)?
-        .ok_or_else(|| StoreError::UnknownDeclaration(scan.declaration_id.clone()))?;
+    let mut state =
+        state.ok_or_else(|| StoreError::UnknownDeclaration(scan.declaration_id.clone()))?;
     uow.insert_scan(new)?;
     uow.append_audit(&scanner_entry(
         scan,

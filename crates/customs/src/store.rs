@@ -1,7 +1,8 @@
 //! Where declarations, scans, detections, findings, risk history, verdicts and the audit log
 //! are kept. [`Store`] is the small interface the rest of the service uses; the
-//! `xray-store-sqlite` crate (embedded, WAL, under `--data-dir`) is the one implementation
-//! today, and a server database can take its place behind the same trait.
+//! `xray-store-sqlite` crate (embedded, WAL, under `--data-dir`) is the default, and
+//! `xray-store-postgres` lets several service nodes share one PostgreSQL database. Scan
+//! images are not in the database: it keeps a reference to a blob in a blob store.
 //!
 //! Writes go through [`Store::write`]: one transaction, a [`UnitOfWork`] in which the caller
 //! reads what it needs, the risk policy assesses and the result is written, all committed
@@ -9,10 +10,13 @@
 //! the state it describes. The rules of what a write records (risk changes, audit entries)
 //! are in [`crate::ledger`], written once against [`UnitOfWork`] for every storage engine.
 
+use std::{collections::HashSet, sync::Arc};
+
 use crate::declaration::{
     Assessment, CurrentRisk, Declaration, DeclarationState, DetectionVerdict, RiskChange,
-    ScanDecision, StoredDetection, StoredImage, StoredScan,
+    ScanDecision, StoredDetection, StoredScan,
 };
+pub use crate::declaration::{ImageAt, KeptImage};
 use xray_types::Category;
 
 use crate::principal::Principal;
@@ -36,6 +40,10 @@ pub enum StoreError {
     DuplicatePrincipal(String),
     #[error("storage failed: {0}")]
     Database(String),
+    /// The database cannot be reached or did not answer in time; the sentence names it
+    /// ("the database at HOST:PORT cannot be reached: ..."). Retrying later may succeed.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
     /// The unit of work chose to roll back (its own error says why).
@@ -59,9 +67,33 @@ pub enum Registration {
 #[derive(Debug, Clone)]
 pub struct NewScan {
     pub scan: StoredScan,
-    /// The image, when it is to be kept.
-    pub image: Option<StoredImage>,
+    /// The image, when it is to be kept: where its bytes are (a blob written beforehand).
+    pub image: Option<KeptImage>,
 }
+
+/// What [`Store::purge_images`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Purged {
+    /// How many scans lost their image.
+    pub scans: usize,
+    /// The blob keys that no scan refers to any more: the caller deletes those blobs.
+    pub unreferenced: Vec<String>,
+}
+
+/// What another process committed, delivered by [`Store::listen`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// A risk change with this sequence number was committed.
+    RiskChanged { sequence: u64 },
+    /// A message another process sent with [`Store::publish`].
+    Message { topic: String, payload: String },
+    /// The listener reconnected: changes may have been missed, re-read.
+    Resync,
+}
+
+/// Where [`Store::listen`] delivers notices; called on the store's own background task, so it
+/// must return quickly (hand the notice on, never block).
+pub type NoticeSink = Arc<dyn Fn(Notice) + Send + Sync>;
 
 /// A declaration's risk after a write, and the change it made (none when nothing moved).
 #[derive(Debug, Clone)]
@@ -165,8 +197,10 @@ pub struct NewAuditEntry {
 /// blocking threads.
 pub trait Store: Send + Sync {
     /// Runs `work` in one write transaction: what it wrote is committed when it returns Ok
-    /// and rolled back when it returns Err. Write transactions are serialised, so risk
-    /// changes are numbered in commit order.
+    /// and rolled back when it returns Err. Risk changes and audit entries are numbered in
+    /// commit order, without gaps. A store shared by several processes may run `work` again
+    /// (a bounded number of times) when the database aborted the transaction to resolve a
+    /// conflict with another one; `work` must then start afresh.
     fn write(
         &self,
         work: &mut dyn FnMut(&mut dyn UnitOfWork) -> Result<(), StoreError>,
@@ -179,7 +213,8 @@ pub trait Store: Send + Sync {
 
     fn scan(&self, scan_id: &str) -> Result<Option<StoredScan>, StoreError>;
 
-    fn scan_image(&self, scan_id: &str) -> Result<Option<StoredImage>, StoreError>;
+    /// The scan's kept image: where its bytes are (None: not kept, or purged).
+    fn scan_image(&self, scan_id: &str) -> Result<Option<KeptImage>, StoreError>;
 
     /// Risk changes with a greater sequence number, oldest first, at most `limit`.
     fn risk_changes_after(&self, after: u64, limit: usize) -> Result<Vec<RiskChange>, StoreError>;
@@ -193,8 +228,28 @@ pub trait Store: Send + Sync {
 
     fn accuracy(&self, model: Option<&str>) -> Result<Vec<ClassAccuracy>, StoreError>;
 
-    /// Drops the images of scans received before `before_ms`; returns how many.
-    fn purge_images(&self, before_ms: i64) -> Result<usize, StoreError>;
+    /// Drops the images of scans received before `before_ms`: answers how many scans lost
+    /// theirs, and the blob keys no scan refers to any more (the caller deletes those blobs,
+    /// after this has returned).
+    fn purge_images(&self, before_ms: i64) -> Result<Purged, StoreError>;
+
+    /// Which of `keys` (blob keys) a stored scan still refers to; for the blob store's
+    /// orphan sweep.
+    fn referenced_images(&self, keys: &[String]) -> Result<HashSet<String>, StoreError>;
+
+    /// Starts delivering what other processes commit to `sink` (in a background task of the
+    /// store); Ok(false) when the store is not shared (only this process writes: SQLite).
+    fn listen(&self, sink: NoticeSink) -> Result<bool, StoreError> {
+        let _ = sink;
+        Ok(false)
+    }
+
+    /// Sends `payload` to every process's listener on `topic` (after the caller's commit).
+    /// Default: nothing (no other process shares the store).
+    fn publish(&self, topic: &str, payload: &str) -> Result<(), StoreError> {
+        let _ = (topic, payload);
+        Ok(())
+    }
 
     /// Every principal, by name.
     fn principals(&self) -> Result<Vec<Principal>, StoreError>;
@@ -211,17 +266,15 @@ pub trait Store: Send + Sync {
 
 impl dyn Store + '_ {
     /// Runs `work` in one write transaction and answers what it answered: committed when it
-    /// returns Ok, rolled back when it returns Err (that error is the answer).
+    /// returns Ok, rolled back when it returns Err (that error is the answer). A store may run
+    /// `work` again in a new transaction when the database aborted the first (a serialization
+    /// failure between nodes); the answer is that of the run that committed.
     pub fn transaction<T, E: From<StoreError>>(
         &self,
-        work: impl FnOnce(&mut dyn UnitOfWork) -> Result<T, E>,
+        mut work: impl FnMut(&mut dyn UnitOfWork) -> Result<T, E>,
     ) -> Result<T, E> {
-        let mut work = Some(work);
         let mut answer = None;
         let written = self.write(&mut |uow| {
-            let work = work
-                .take()
-                .ok_or_else(|| StoreError::Database("a unit of work was run twice".into()))?;
             let result = work(uow);
             let ok = result.is_ok();
             answer = Some(result);
@@ -244,9 +297,13 @@ impl dyn Store + '_ {
 
 /// What a write transaction may read and write; its reads see its own writes.
 pub trait UnitOfWork {
+    /// The declaration with its scans. A store shared by several processes locks the id
+    /// (registered or not) until the transaction ends, so that writes to one declaration are
+    /// serialised across processes.
     fn declaration(&mut self, id: &str) -> Result<Option<DeclarationState>, StoreError>;
 
-    /// The declaration a stored scan id belongs to (None: the id is free).
+    /// The declaration a stored scan id belongs to (None: the id is free). A shared store
+    /// locks the id until the transaction ends (after the declaration's, never before).
     fn scan_owner(&mut self, scan_id: &str) -> Result<Option<String>, StoreError>;
 
     /// Stores a new declaration with its items and first assessment (risk sequence 0 until
@@ -263,7 +320,8 @@ pub trait UnitOfWork {
     fn insert_scan(&mut self, scan: &NewScan) -> Result<(), StoreError>;
 
     /// Applies a verdict to its stored scan (each judged detection, the decision) and keeps
-    /// the verdict itself. `UnknownScan` when the scan is not stored.
+    /// the verdict itself, having locked the scan's declaration as [`UnitOfWork::declaration`]
+    /// does. `UnknownScan` when the scan is not stored.
     /// Answers the declaration the scan belongs to.
     fn insert_verdict(&mut self, verdict: &VerdictRecord) -> Result<String, StoreError>;
 

@@ -110,7 +110,9 @@ impl Error {
             | Error::ScanConflict { .. }
             | Error::ScanReused { .. }
             | Error::PrincipalConflict(_) => ErrorKind::Conflict,
-            Error::NotReady | Error::ShuttingDown(_) => ErrorKind::Unavailable,
+            Error::NotReady | Error::ShuttingDown(_) | Error::Store(StoreError::Unavailable(_)) => {
+                ErrorKind::Unavailable
+            }
             Error::Unauthenticated(_) => ErrorKind::Unauthenticated,
             Error::PermissionDenied(_) => ErrorKind::PermissionDenied,
             Error::Store(_) | Error::Internal(_) => ErrorKind::Internal,
@@ -217,6 +219,12 @@ mod tests {
             (
                 Error::from(StoreError::Database("d".into())),
                 ErrorKind::Internal,
+            ),
+            (
+                Error::from(StoreError::Unavailable(
+                    "the database at 127.0.0.1:5432 cannot be reached: refused".into(),
+                )),
+                ErrorKind::Unavailable,
             ),
         ];
         for (error, kind) in cases {

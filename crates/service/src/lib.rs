@@ -28,7 +28,7 @@ use std::sync::{Arc, OnceLock};
 use tokio::sync::{broadcast, watch};
 use xray_customs::{
     risk::{ModelClasses, RiskPolicy, Taxonomies, Taxonomy, TaxonomyError},
-    store::{Store, StoreError},
+    store::{Purged, Store, StoreError},
 };
 use xray_engine::{imaging::ImageLimits, pipeline::Pipeline};
 use xray_metrics::metrics;
@@ -181,8 +181,9 @@ impl Service {
         }
     }
 
-    /// Drops the images of scans received more than `days` days ago; answers how many.
-    pub async fn purge_images(&self, days: u32) -> Result<usize, Error> {
+    /// Drops the images of scans received more than `days` days ago; answers how many scans
+    /// lost theirs and the blobs no scan refers to any more.
+    pub async fn purge_images(&self, days: u32) -> Result<Purged, Error> {
         let before = xray_customs::declaration::now_ms() - i64::from(days) * 86_400_000;
         self.blocking(move |store| Ok(store.purge_images(before)?))
             .await

@@ -5,7 +5,8 @@
 use tokio::sync::broadcast;
 use xray_customs::{
     declaration::{
-        DeclarationState, DetectionVerdict, ScanDecision, StoredImage, StoredScan, now_ms,
+        DeclarationState, DetectionVerdict, ImageAt, KeptImage, ScanDecision, StoredImage,
+        StoredScan, now_ms,
     },
     ledger,
     store::{AuditQuery, FlaggedQuery, VerdictRecord},
@@ -196,7 +197,10 @@ impl Service {
                 .scan(&scan_id)?
                 .ok_or_else(|| Error::UnknownScan(scan_id.clone()))?;
             let image = if with_image {
-                store.scan_image(&scan_id)?
+                store
+                    .scan_image(&scan_id)?
+                    .map(|kept| image_bytes(&scan_id, kept))
+                    .transpose()?
             } else {
                 None
             };
@@ -399,4 +403,19 @@ fn check_verdict(verdict: &Verdict) -> Result<(), Error> {
         );
     }
     Ok(())
+}
+
+/// The bytes of a kept image. Only images kept in the database can be read until the blob
+/// store is wired in.
+fn image_bytes(scan_id: &str, kept: KeptImage) -> Result<StoredImage, Error> {
+    match kept.at {
+        ImageAt::Inline(bytes) => Ok(StoredImage {
+            encoding: kept.encoding,
+            channels: kept.channels,
+            bytes,
+        }),
+        ImageAt::Blob(key) => Err(Error::Internal(format!(
+            "the image of scan {scan_id} is blob {key}, and this server has no blob store to read it from"
+        ))),
+    }
 }

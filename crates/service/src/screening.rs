@@ -10,7 +10,8 @@ use sha2::{Digest, Sha256};
 use tracing::instrument;
 use xray_customs::{
     declaration::{
-        Assessment, CurrentRisk, DeclarationState, StoredDetection, StoredImage, StoredScan, now_ms,
+        Assessment, CurrentRisk, DeclarationState, ImageAt, KeptImage, StoredDetection, StoredScan,
+        now_ms,
     },
     ledger::{self, ScanIdConflict},
     store::{NewScan, RiskOutcome},
@@ -207,10 +208,12 @@ impl Service {
         };
         let new = NewScan {
             scan: screened(&inspection, sent.clone()),
-            image: keep.then(|| StoredImage {
+            // Until the blob store is wired in, the bytes stay in the database (SQLite only).
+            image: keep.then(|| KeptImage {
                 encoding,
                 channels: scan.channels,
-                bytes: image.to_vec(),
+                size: image.len() as u64,
+                at: ImageAt::Inline(image.to_vec()),
             }),
         };
         match self.record_scan(new, sender.clone()).await {

@@ -1,14 +1,19 @@
 //! Reading the stored state: one function per query, on whichever connection asks (the
 //! reader, or a write transaction that must see its own writes).
 
+use std::collections::HashSet;
+
 use rusqlite::{Connection, OptionalExtension, params};
 use xray_customs::{
     declaration::{
         Channel, CurrentRisk, Declaration, DeclarationState, DeclaredItem, DetectionVerdict,
-        HsCode, RiskChange, StoredDetection, StoredImage, StoredScan,
+        HsCode, RiskChange, StoredDetection, StoredScan,
     },
     principal::{Principal, Role},
-    store::{AuditEntry, AuditQuery, ClassAccuracy, FlaggedQuery, FlaggedScan, StoreError},
+    store::{
+        AuditEntry, AuditQuery, ClassAccuracy, FlaggedQuery, FlaggedScan, ImageAt, KeptImage,
+        StoreError,
+    },
 };
 use xray_types::{BoxXyxy, View};
 
@@ -192,23 +197,49 @@ pub fn scan(conn: &Connection, scan_id: &str) -> Result<Option<StoredScan>> {
         .next())
 }
 
-pub fn scan_image(conn: &Connection, scan_id: &str) -> Result<Option<StoredImage>> {
+pub fn scan_image(conn: &Connection, scan_id: &str) -> Result<Option<KeptImage>> {
     let row = conn
         .query_row(
-            "SELECT i.encoding, i.channels, i.bytes FROM scan_images i
+            "SELECT i.encoding, i.channels, i.blob_key, i.size, i.bytes FROM scan_images i
              JOIN scans s ON s.uid = i.scan_uid WHERE s.scan_id = ?1",
             [scan_id],
-            |r| Ok((r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?)),
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, Option<i64>>(3)?,
+                    r.get::<_, Vec<u8>>(4)?,
+                ))
+            },
         )
         .optional()?;
-    row.map(|(encoding, channels, bytes)| {
-        Ok(StoredImage {
+    row.map(|(encoding, channels, key, size, bytes)| {
+        let (size, at) = match key {
+            Some(key) => (u64_of(size.unwrap_or(0)), ImageAt::Blob(key)),
+            // Stored before migration 5: the bytes are the image.
+            None => (bytes.len() as u64, ImageAt::Inline(bytes)),
+        };
+        Ok(KeptImage {
             encoding: parse_encoding(encoding)?,
             channels,
-            bytes,
+            size,
+            at,
         })
     })
     .transpose()
+}
+
+/// Which of `keys` a kept image still names.
+pub fn referenced_images(conn: &Connection, keys: &[String]) -> Result<HashSet<String>> {
+    let mut stmt = conn.prepare_cached("SELECT 1 FROM scan_images WHERE blob_key = ?1 LIMIT 1")?;
+    let mut out = HashSet::new();
+    for key in keys {
+        if stmt.exists([key])? {
+            out.insert(key.clone());
+        }
+    }
+    Ok(out)
 }
 
 pub fn risk_changes_after(conn: &Connection, after: u64, limit: usize) -> Result<Vec<RiskChange>> {

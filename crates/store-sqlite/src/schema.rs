@@ -127,10 +127,24 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE principals ADD COLUMN password_phc TEXT;
     "#,
+    // 5: images leave the database: a new row names its blob (the hex SHA-256 of the bytes,
+    // in the blob store) and its size, with empty `bytes`; rows stored before keep their
+    // bytes (blob_key NULL). Columns are added rather than the table rebuilt, so that
+    // migrating a large database does not copy every image.
+    r#"
+    ALTER TABLE scan_images ADD COLUMN blob_key TEXT;
+    ALTER TABLE scan_images ADD COLUMN size INTEGER;
+    CREATE INDEX scan_images_by_blob ON scan_images(blob_key) WHERE blob_key IS NOT NULL;
+    "#,
 ];
 
 /// Brings the database up to the newest schema; refuses one written by a newer release.
 pub fn migrate(conn: &mut Connection) -> Result<()> {
+    migrate_to(conn, MIGRATIONS.len())
+}
+
+/// Applies the migrations up to number `last` (tests build an older database with it).
+pub fn migrate_to(conn: &mut Connection, last: usize) -> Result<()> {
     let applied: usize = conn
         .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))?
         .try_into()
@@ -142,7 +156,7 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
         ))
         .into());
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
+    for (i, sql) in MIGRATIONS.iter().enumerate().take(last).skip(applied) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
         tx.pragma_update(

@@ -4,17 +4,18 @@
 //! risk changes in commit order); another reads alongside it.
 
 use std::{
+    collections::HashSet,
     path::{Path, PathBuf},
     sync::{Mutex, MutexGuard},
 };
 
 use rusqlite::Connection;
 use xray_customs::{
-    declaration::{DeclarationState, RiskChange, StoredImage, StoredScan},
+    declaration::{DeclarationState, RiskChange, StoredScan},
     principal::Principal,
     store::{
-        AuditEntry, AuditQuery, ClassAccuracy, FlaggedQuery, FlaggedScan, Store, StoreError,
-        UnitOfWork,
+        AuditEntry, AuditQuery, ClassAccuracy, FlaggedQuery, FlaggedScan, KeptImage, Purged, Store,
+        StoreError, UnitOfWork,
     },
 };
 
@@ -104,7 +105,7 @@ impl Store for SqliteStore {
         Ok(read::scan(&lock(&self.reader), scan_id)?)
     }
 
-    fn scan_image(&self, scan_id: &str) -> std::result::Result<Option<StoredImage>, StoreError> {
+    fn scan_image(&self, scan_id: &str) -> std::result::Result<Option<KeptImage>, StoreError> {
         Ok(read::scan_image(&lock(&self.reader), scan_id)?)
     }
 
@@ -151,12 +152,37 @@ impl Store for SqliteStore {
         Ok(read::password_of(&lock(&self.reader), name)?)
     }
 
-    fn purge_images(&self, before_ms: i64) -> std::result::Result<usize, StoreError> {
-        Ok(lock(&self.writer)
-            .execute(
-                "DELETE FROM scan_images WHERE scan_uid IN (SELECT uid FROM scans WHERE received_ms < ?1)",
-                [before_ms],
-            )
-            .map_err(Failure::from)?)
+    fn purge_images(&self, before_ms: i64) -> std::result::Result<Purged, StoreError> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction().map_err(Failure::from)?;
+        let purged = purge(&tx, before_ms)?;
+        tx.commit().map_err(Failure::from)?;
+        Ok(purged)
     }
+
+    fn referenced_images(
+        &self,
+        keys: &[String],
+    ) -> std::result::Result<HashSet<String>, StoreError> {
+        Ok(read::referenced_images(&lock(&self.reader), keys)?)
+    }
+}
+
+/// Deletes the image rows of scans received before `before_ms` and answers which of their
+/// blobs no row names any more (the same bytes kept for two scans are one blob).
+fn purge(tx: &rusqlite::Transaction<'_>, before_ms: i64) -> Result<Purged> {
+    const OLD: &str = "scan_uid IN (SELECT uid FROM scans WHERE received_ms < ?1)";
+    let keys: Vec<String> = tx
+        .prepare(&format!(
+            "SELECT DISTINCT blob_key FROM scan_images WHERE blob_key IS NOT NULL AND {OLD}"
+        ))?
+        .query_map([before_ms], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let scans = tx.execute(&format!("DELETE FROM scan_images WHERE {OLD}"), [before_ms])?;
+    let still = read::referenced_images(tx, &keys)?;
+    let unreferenced = keys.into_iter().filter(|k| !still.contains(k)).collect();
+    Ok(Purged {
+        scans,
+        unreferenced,
+    })
 }

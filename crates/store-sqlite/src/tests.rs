@@ -4,13 +4,13 @@
 use xray_customs::{
     declaration::{
         Assessment, Channel, Declaration, DeclarationState, DeclaredItem, DetectionVerdict, HsCode,
-        ScanDecision, StoredDetection, StoredImage, StoredScan, TransportMode,
+        ScanDecision, StoredDetection, StoredScan, TransportMode,
     },
     ledger,
     risk::{RiskPolicy, Taxonomies},
     store::{
-        Assess, AuditQuery, FlaggedQuery, FlaggedScan, NewScan, Registration, RiskOutcome, Store,
-        StoreError, VerdictRecord,
+        Assess, AuditQuery, FlaggedQuery, FlaggedScan, ImageAt, KeptImage, NewScan, Purged,
+        Registration, RiskOutcome, Store, StoreError, VerdictRecord,
     },
 };
 use xray_types::{BoxXyxy, Category, Encoding, View};
@@ -112,10 +112,11 @@ fn scan(id: &str, declaration: &str, portal: &str, at: i64, class: Option<Catego
             detections,
             digest: "d1".into(),
         },
-        image: Some(StoredImage {
+        image: Some(KeptImage {
             encoding: Some(Encoding::Png),
             channels: 0,
-            bytes: vec![1, 2, 3],
+            size: 3,
+            at: ImageAt::Blob(format!("{id:0>64}")),
         }),
     }
 }
@@ -243,7 +244,7 @@ fn the_review_queue_orders_filters_and_pages() {
         store.last_risk_sequence().expect("last"),
         changes.len() as u64
     );
-    assert_eq!(store.purge_images(160).expect("purged"), 2);
+    assert_eq!(store.purge_images(160).expect("purged").scans, 2);
     assert!(store.scan_image("a").expect("read").is_none());
     assert!(store.scan_image("b").expect("read").is_some());
 }
@@ -345,4 +346,69 @@ fn views_and_encodings_keep_their_codes_on_disk() {
     }
     assert!(parse_view(9).is_err());
     assert!(parse_encoding(-1).is_err());
+}
+
+#[test]
+fn images_kept_before_blob_keys_stay_readable_and_purge_answers_unreferenced_blobs() {
+    let dir = tempfile::tempdir().expect("tmp");
+    // A database as version 4 left it: one scan whose image bytes are in the database.
+    {
+        let mut conn =
+            rusqlite::Connection::open(dir.path().join(crate::DATABASE_FILE)).expect("db");
+        crate::schema::migrate_to(&mut conn, 4).expect("version 4");
+        conn.execute_batch(
+            "INSERT INTO declarations VALUES ('D', 'ACME', 'CN', 'DE', 'post', 0.2, 1, 0.2, 'green',
+                '{\"score\":0.2,\"channel\":\"green\",\"reasons\":[],\"findings\":[]}', 0, 1);
+             INSERT INTO scans (uid, scan_id, declaration_id, portal_id, view, model, model_version,
+                width, height, alarm, received_ms, decision, categories, digest)
+                VALUES (1, 'old', 'D', 'p', 1, 'm', '1', 10, 10, 0, 5, NULL, ',', 'd0');
+             INSERT INTO scan_images (scan_uid, encoding, channels, bytes) VALUES (1, 1, 0, x'0102');",
+        )
+        .expect("version 4 rows");
+    }
+    let store = SqliteStore::open(dir.path()).expect("migrated");
+    assert_eq!(
+        store.scan_image("old").expect("read"),
+        Some(KeptImage {
+            encoding: Some(Encoding::Png),
+            channels: 0,
+            size: 2,
+            at: ImageAt::Inline(vec![1, 2]),
+        })
+    );
+    // Two new scans with the same bytes share one blob; a third has its own.
+    let with_blob = |id: &str, at: i64, key: &str| {
+        let mut s = scan(id, "D", "p", at, None);
+        s.image = Some(KeptImage {
+            encoding: None,
+            channels: 0,
+            size: 7,
+            at: ImageAt::Blob(key.into()),
+        });
+        s
+    };
+    let (shared, own) = ("a".repeat(64), "b".repeat(64));
+    for (id, at, key) in [("x", 10, &shared), ("y", 30, &shared), ("z", 10, &own)] {
+        store
+            .record_scan(&with_blob(id, at, key), &assess)
+            .expect("stored");
+    }
+    assert_eq!(
+        store.scan_image("x").expect("read").map(|i| (i.size, i.at)),
+        Some((7, ImageAt::Blob(shared.clone())))
+    );
+    let asked = [shared.clone(), own.clone(), "c".repeat(64)];
+    assert_eq!(
+        store.referenced_images(&asked).expect("referenced"),
+        [shared.clone(), own.clone()].into_iter().collect()
+    );
+    // Before 20: the inline image, x's and z's; the shared blob is still y's.
+    let purged = store.purge_images(20).expect("purged");
+    assert_eq!(purged.scans, 3);
+    assert_eq!(purged.unreferenced, vec![own.clone()]);
+    assert!(store.scan_image("old").expect("read").is_none());
+    assert!(store.scan_image("y").expect("read").is_some());
+    let purged = store.purge_images(40).expect("purged");
+    assert_eq!((purged.scans, purged.unreferenced), (1, vec![shared]));
+    assert_eq!(store.purge_images(40).expect("again"), Purged::default());
 }

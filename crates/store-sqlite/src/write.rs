@@ -7,7 +7,9 @@ use xray_customs::{
         Assessment, CurrentRisk, Declaration, DeclarationState, RiskChange, ScanDecision,
     },
     principal::Principal,
-    store::{NewAuditEntry, NewScan, StoreError, UnitOfWork, VerdictRecord, alarm_categories},
+    store::{
+        ImageAt, NewAuditEntry, NewScan, StoreError, UnitOfWork, VerdictRecord, alarm_categories,
+    },
 };
 
 use crate::{
@@ -118,9 +120,22 @@ impl Writer<'_, '_> {
             )?;
         }
         if let Some(image) = &new.image {
+            // A blob's row keeps empty bytes (the column is NOT NULL since migration 1).
+            let (key, bytes): (Option<&str>, &[u8]) = match &image.at {
+                ImageAt::Blob(key) => (Some(key), &[]),
+                ImageAt::Inline(bytes) => (None, bytes),
+            };
             self.tx.execute(
-                "INSERT INTO scan_images (scan_uid, encoding, channels, bytes) VALUES (?1, ?2, ?3, ?4)",
-                params![uid, encoding_code(image.encoding), image.channels, image.bytes],
+                "INSERT INTO scan_images (scan_uid, encoding, channels, bytes, blob_key, size)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    uid,
+                    encoding_code(image.encoding),
+                    image.channels,
+                    bytes,
+                    key,
+                    i64_of(image.size)
+                ],
             )?;
         }
         Ok(())

@@ -168,6 +168,29 @@ pub struct StoredImage {
     pub bytes: Vec<u8>,
 }
 
+/// What the store keeps of a scan's image: how to read it and where it is. The bytes
+/// themselves live in a blob store beside the database (written before the transaction that
+/// refers to them); only scans stored by an older version keep them in the database.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeptImage {
+    /// As the scanner declared it; None: it did not say (the bytes tell).
+    pub encoding: Option<Encoding>,
+    /// Samples per pixel of a RAW_U16 image (0 otherwise).
+    pub channels: u32,
+    /// The image's length in bytes.
+    pub size: u64,
+    pub at: ImageAt,
+}
+
+/// Where a kept image's bytes are.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ImageAt {
+    /// Content-addressed blob (lower-case hex SHA-256 of the bytes) in the blob store.
+    Blob(String),
+    /// Bytes kept in the database by an older version (SQLite rows stored before blob keys).
+    Inline(Vec<u8>),
+}
+
 /// A detection that counts towards a finding.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evidence {
