@@ -29,7 +29,7 @@ test: setup setup-browser
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
 	$(CARGO) check --locked --workspace --all-targets --features cuda
-	$(CARGO) test --locked --workspace --all-targets
+	tools/test-with-postgres.sh $(CARGO) test --locked --workspace --all-targets
 
 # Triton's perf_analyzer against a running server, from a Debian 13 root (see the script).
 perf-analyzer:

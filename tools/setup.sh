@@ -2,7 +2,9 @@
 # Sets up a fresh machine for xray-screen; safe to run again (it skips what is done).
 #   - ONNX Runtime 1.31.1 from its PyPI wheel into .ort/python (GPU=1: onnxruntime-gpu with
 #     the CUDA 12 and cuDNN 9 runtime wheels), where the binary finds it by itself;
-#   - a Python venv in .venv for the tools (fixture generator, example client).
+#   - a Python venv in .venv for the tools (fixture generator, example client);
+#   - Debian's postgresql when initdb is missing (the tests start a private cluster of their
+#     own with tools/postgres.sh; the Debian-managed cluster is not used).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,5 +39,19 @@ if [ ! -f "$req_marker" ]; then
   .venv/bin/pip install "${pip_quiet[@]}" -r tools/requirements.txt
   rm -f .venv/installed-*
   touch "$req_marker"
+fi
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then
+    sudo=()
+  elif command -v sudo >/dev/null; then
+    sudo=(sudo)
+  else
+    echo "setup: PostgreSQL is needed by the tests and installing it needs root; run: apt-get install postgresql" >&2
+    exit 1
+  fi
+  echo "setup: installing postgresql (Debian)"
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" apt-get install -y -qq --no-install-recommends postgresql >/dev/null
 fi
 echo "setup: done"

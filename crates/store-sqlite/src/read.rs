@@ -232,8 +232,7 @@ pub fn scan_image(conn: &Connection, scan_id: &str) -> Result<Option<KeptImage>>
 
 /// Which of `keys` a kept image still names.
 pub fn referenced_images(conn: &Connection, keys: &[String]) -> Result<HashSet<String>> {
-    let mut stmt =
-        conn.prepare_cached("SELECT 1 FROM scan_images WHERE blob_key = ?1 LIMIT 1")?;
+    let mut stmt = conn.prepare_cached("SELECT 1 FROM scan_images WHERE blob_key = ?1 LIMIT 1")?;
     let mut out = HashSet::new();
     for key in keys {
         if stmt.exists([key])? {

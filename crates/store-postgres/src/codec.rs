@@ -1,0 +1,93 @@
+//! Between PostgreSQL's values and the domain's: the text and integer codes (the same as the
+//! SQLite store's, so that data reads the same in both) and JSON columns.
+
+use xray_customs::{
+    declaration::{Channel, ScanDecision, TransportMode},
+    store::StoreError,
+};
+use xray_types::{Category, Encoding, View};
+
+use crate::error::Result;
+
+pub fn parse_category(s: &str) -> Result<Category> {
+    Ok(s.parse().map_err(StoreError::Corrupt)?)
+}
+
+pub fn parse_channel(s: &str) -> Result<Channel> {
+    Ok(Channel::parse(s).ok_or_else(|| StoreError::Corrupt(format!("unknown channel {s:?}")))?)
+}
+
+pub fn parse_decision(s: Option<String>) -> Result<Option<ScanDecision>> {
+    Ok(s.map(|s| {
+        ScanDecision::parse(&s)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown decision {s:?}")))
+    })
+    .transpose()?)
+}
+
+pub fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
+    Ok(serde_json::to_string(v).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+}
+
+pub fn from_json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T> {
+    Ok(serde_json::from_str(s).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+}
+
+pub fn transport_name(t: TransportMode) -> Result<String> {
+    to_json(&t).map(|s| s.trim_matches('"').to_string())
+}
+
+pub fn u64_of(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+pub fn i64_of(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+pub fn u32_of(v: i64, what: &str) -> Result<u32> {
+    Ok(u32::try_from(v).map_err(|_| StoreError::Corrupt(format!("{what} {v} out of range")))?)
+}
+
+/// The store's code of a view (the SQLite store's numbers).
+pub fn view_code(view: View) -> i64 {
+    match view {
+        View::Unspecified => 0,
+        View::Single => 1,
+        View::Top => 2,
+        View::Side => 3,
+    }
+}
+
+pub fn parse_view(code: i64) -> Result<View> {
+    View::ALL
+        .into_iter()
+        .find(|v| view_code(*v) == code)
+        .ok_or_else(|| StoreError::Corrupt(format!("unknown view code {code}")).into())
+}
+
+/// The store's code of a kept image's declared encoding, 0 for none (the SQLite store's).
+pub fn encoding_code(encoding: Option<Encoding>) -> i64 {
+    match encoding {
+        None => 0,
+        Some(Encoding::Png) => 1,
+        Some(Encoding::Jpeg) => 2,
+        Some(Encoding::Tiff) => 3,
+        Some(Encoding::RawU16) => 4,
+        Some(Encoding::Dicos) => 5,
+    }
+}
+
+pub fn parse_encoding(code: i64) -> Result<Option<Encoding>> {
+    [
+        None,
+        Some(Encoding::Png),
+        Some(Encoding::Jpeg),
+        Some(Encoding::Tiff),
+        Some(Encoding::RawU16),
+        Some(Encoding::Dicos),
+    ]
+    .into_iter()
+    .find(|e| encoding_code(*e) == code)
+    .ok_or_else(|| StoreError::Corrupt(format!("unknown image encoding code {code}")).into())
+}
