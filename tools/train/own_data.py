@@ -327,6 +327,20 @@ def main(argv=None):
 
     step(1, "data")
     names = data_classes(args.data)
+    init_dir = None
+    if args.scratch:
+        init_onnx = None
+        base_dir = DEFAULT_INIT
+    else:
+        init = Path(args.init)
+        init_onnx = init / "model.onnx" if init.is_dir() else init
+        init_dir = init_onnx.parent
+        if not init_onnx.is_file():
+            raise SystemExit(f"--init {args.init}: no model.onnx there")
+        base_dir = init_dir if (init_dir / "model.toml").is_file() else DEFAULT_INIT
+    base = tomllib.loads((base_dir / "model.toml").read_text())
+    classes, target = resolve_classes(names, args.map, base["classes"])
+    class_names = [c["name"] for c in classes]
     train_paths, _ = find_split(args.data, "train")
     if args.val:
         val_paths, _ = find_split(args.val, "val")
@@ -343,20 +357,6 @@ def main(argv=None):
         print("warning: the validation split shares images with the training split: its thresholds and "
               "eval report will look better than the model is (give a separate --val)")
 
-    init_dir = None
-    if args.scratch:
-        init_onnx = None
-        base_dir = DEFAULT_INIT
-    else:
-        init = Path(args.init)
-        init_onnx = init / "model.onnx" if init.is_dir() else init
-        init_dir = init_onnx.parent
-        if not init_onnx.is_file():
-            raise SystemExit(f"--init {args.init}: no model.onnx there")
-        base_dir = init_dir if (init_dir / "model.toml").is_file() else DEFAULT_INIT
-    base = tomllib.loads((base_dir / "model.toml").read_text())
-    classes, target = resolve_classes(names, args.map, base["classes"])
-    class_names = [c["name"] for c in classes]
     for i, n in enumerate(names):
         t = target[i]
         print(f"  data class {i} {n!r} -> " + ("ignored" if t is None else
