@@ -10,7 +10,7 @@ FEATURES := $(if $(filter 1,$(GPU)),--features cuda,)
 NVIDIA_LIBS := $(shell ls -d $(CURDIR)/.ort/python/nvidia/*/lib 2>/dev/null | tr '\n' ':')
 export LD_LIBRARY_PATH := $(NVIDIA_LIBS)$(LD_LIBRARY_PATH)
 
-.PHONY: perf-analyzer setup setup-browser build serve test fixtures model-data model-train model-thresholds model-eval model-known-misses model gpu-bin bench ceiling
+.PHONY: perf-analyzer setup setup-browser build serve test fixtures train-own model-data model-train model-thresholds model-eval model-known-misses model gpu-bin bench ceiling
 
 setup:
 	GPU=$(GPU) tools/setup.sh
@@ -25,7 +25,7 @@ build: setup
 serve: build
 	./target/release/xray-screen serve $(ARGS)
 
-test: setup setup-browser
+test: setup setup-browser .venv-train/installed
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
 	$(CARGO) check --locked --workspace --all-targets --features cuda
@@ -118,6 +118,15 @@ model-known-misses: build
 	python3 tools/known_misses.py
 
 model: model-data model-train model-thresholds model-eval model-known-misses
+
+# The detector trained on your own licensed data (README, "Training on your own data"):
+#   make train-own DATA=path/to/data.yaml OUT=models/my-detector [ARGS="--minutes 60 --map gun=firearm"]
+# fine-tunes the shipped model, writes OUT/model.onnx, OUT/model.toml with thresholds chosen on
+# the validation split, and OUT/eval-val.json (xray-screen eval on it).
+OUT ?= models/my-detector
+train-own: build .venv-train/installed
+	@test -n "$(DATA)" || { echo "make train-own: give DATA=path/to/data.yaml (see README)" >&2; exit 2; }
+	.venv-train/bin/python tools/train/own_data.py --data $(DATA) --out $(OUT) $(ARGS)
 
 # A stripped copy of the binary for tools/train/gpu_stage.sh, to take to a GPU machine that has
 # PyTorch but no Rust (about 16 MB; x86-64, glibc 2.34 or later).

@@ -29,7 +29,8 @@ DEFAULT_CLASSES = ["firearm", "knife", "ammunition", "drug_package", "cigarettes
 
 def _parse_yaml(path: Path) -> dict:
     """A minimal reader for the flat data.yaml files of the YOLO layout (no PyYAML needed):
-    `key: value` lines, `names:` as an inline list, a `- name` list or an `0: name` map."""
+    `key: value` lines, `names:` as an inline list or map (`[a, b]`, `{0: a, 1: b}`), a `- name`
+    list or an `0: name` map."""
     out: dict = {}
     key = None
     for raw in path.read_text().splitlines():
@@ -48,7 +49,10 @@ def _parse_yaml(path: Path) -> dict:
         if ":" in s:
             key, v = s.split(":", 1)
             key, v = key.strip(), v.strip()
-            if v.startswith("[") and v.endswith("]"):
+            if v.startswith("{") and v.endswith("}"):
+                out[key] = {int(i.strip()): n.strip().strip("'\"") for i, n in
+                            (x.split(":", 1) for x in v[1:-1].split(",") if x.strip())}
+            elif v.startswith("[") and v.endswith("]"):
                 out[key] = [x.strip().strip("'\"") for x in v[1:-1].split(",") if x.strip()]
             elif v:
                 out[key] = v.strip("'\"")

@@ -119,3 +119,39 @@ def load_onnx_weights(model: nn.Module, path: str, calib: torch.Tensor) -> None:
             bn.running_var.copy_(var.float())
             bn.weight.copy_(torch.sqrt(var + bn.eps).float())
             bn.bias.copy_((bias + mean).float())
+
+
+def onnx_class_count(path: str) -> int:
+    """The number of classes of an export: its output is `[N, 4 + C, A]` (C is symbolic in
+    the graph, so one pass of onnxruntime on a blank image measures it)."""
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    inp = sess.get_inputs()[0]
+    size = [d if isinstance(d, int) else 1 for d in inp.shape]
+    out = sess.run(None, {inp.name: np.zeros(size, np.float32)})[0]
+    if out.ndim != 3 or out.shape[1] <= 4:
+        raise SystemExit(f"{path}: output {list(out.shape)} is not [N, 4 + C, A]")
+    return int(out.shape[1]) - 4
+
+
+def transplant_classes(src: nn.Module, dst: nn.Module, class_map: list[int]) -> None:
+    """Copies `src` into `dst`, the same detector with other classes: every weight but the
+    class predictors is copied as it is; class k of `dst` gets the predictor row of `src`'s
+    class `class_map[k]`, or keeps its fresh initialisation (a low prior score) where that
+    is -1."""
+    src_state = src.state_dict()
+    n_src = src.num_classes
+    if any(c >= n_src for c in class_map):
+        raise SystemExit(f"--init-classes: the export has {n_src} classes, not {max(class_map) + 1}")
+    with torch.no_grad():
+        for key, target in dst.state_dict().items():
+            value = src_state[key]
+            if ".cls." in key and value.shape[0] == n_src and target.shape[0] == len(class_map):
+                for k, c in enumerate(class_map):
+                    if c >= 0:
+                        target[k].copy_(value[c])
+            elif target.shape == value.shape:
+                target.copy_(value)
+            else:
+                raise SystemExit(f"{key}: {tuple(value.shape)} in the export, {tuple(target.shape)} here")

@@ -100,50 +100,68 @@ def main():
     args = ap.parse_args()
 
     spec = tomllib.loads(Path(args.model_toml).read_text())
-    classes = spec["classes"]
-    nc = len(classes)
-    weapons = [i for i, c in enumerate(classes) if c["category"] == "weapon"]
     sess = open_session(args.model)
     size = int(spec["input"]["width"])
     val_paths, _ = find_split(args.val, "val")
     benign_paths, _ = find_split(args.benign, "val")
+    chosen = choose(sess, spec, val_paths, benign_paths, args.weapon_fa, args.class_fa, args.floor, size)
+    if args.write:
+        write_thresholds(Path(args.model_toml), chosen)
+        print(f"wrote the thresholds into {args.model_toml}")
+
+
+def choose(sess, spec, val_paths, benign_paths, weapon_fa, class_fa, floor, size):
+    """The class thresholds (in model.toml's class order) for the model in `sess`, from the
+    labelled `val_paths` and the benign-only `benign_paths` (which may be empty: the labelled
+    set's own benign scans count too; with no benign scan at all, only best F1 decides).
+    Prints the table."""
+    classes = spec["classes"]
+    nc = len(classes)
+    weapons = [i for i, c in enumerate(classes) if c["category"] == "weapon"]
     ious, flip = nms_ious(spec), flip_strides(spec)
     val = run(sess, val_paths, size, ious, flip)
-    benign = run(sess, benign_paths, size, ious, flip)
+    benign = run(sess, benign_paths, size, ious, flip) if benign_paths else []
     # Benign scans: the labelled set's own benign scans count too.
     benign += [r for r in val if len(r[3]) == 0]
     weapon_top = np.array([max([s for s, c in zip(r[1], r[2]) if c in weapons], default=0.0) for r in benign])
 
-    weapon_t = next((float(t) for t in CANDIDATES if (weapon_top >= t).mean() <= args.weapon_fa), 0.95)
+    def capped(top, rate):
+        """The lowest candidate at which at most `rate` of the benign scans reach `top`."""
+        if not len(top):
+            return floor
+        return next((float(t) for t in CANDIDATES if (top >= t).mean() <= rate), 0.95)
+
+    weapon_t = capped(weapon_top, weapon_fa)
 
     def class_top(c):
         return np.array([max([s for s, k in zip(r[1], r[2]) if int(k) == c], default=0.0) for r in benign])
     scores, hits, n_gt = matches(val, nc)
     chosen = []
     for c in range(nc):
-        t = best_f1(scores[c], hits[c], n_gt[c], args.floor)
+        t = best_f1(scores[c], hits[c], n_gt[c], floor)
         if c in weapons:
             t = max(t, weapon_t)
         else:
-            top = class_top(c)
-            t = max(t, next((float(u) for u in CANDIDATES if (top >= u).mean() <= args.class_fa), 0.95))
+            t = max(t, capped(class_top(c), class_fa))
         chosen.append(t)
 
-    fa = np.mean([any(s >= chosen[int(k)] for s, k in zip(r[1], r[2]) if int(k) in weapons) for r in benign])
     print(f"{len(val)} labelled and {len(benign)} benign validation scans")
-    print(f"weapon threshold for at most {args.weapon_fa:.0%} weapon false alarms: {weapon_t:.2f}")
+    if not benign:
+        print("no benign validation scan: the false-alarm caps are not applied, every class is at its best F1")
+    print(f"weapon threshold for at most {weapon_fa:.0%} weapon false alarms: {weapon_t:.2f}")
     print(f"{'class':<14}{'category':<18}{'objects':>8}{'threshold':>10}{'precision':>10}{'recall':>8}")
     for c in range(nc):
         p, r = pr_at(scores[c], hits[c], n_gt[c], chosen[c])
         print(f"{classes[c]['name']:<14}{classes[c]['category']:<18}{n_gt[c]:>8}{chosen[c]:>10.2f}{p:>10.3f}{r:>8.3f}")
-    print(f"weapon false alarms on benign validation scans at these thresholds: {fa:.1%}")
-    others = np.mean([any(s >= chosen[int(k)] for s, k in zip(r[1], r[2]) if int(k) not in weapons) for r in benign])
-    print(f"drugs or goods alarms on benign validation scans at these thresholds: {others:.1%}")
+    if benign:
+        fa = np.mean([any(s >= chosen[int(k)] for s, k in zip(r[1], r[2]) if int(k) in weapons) for r in benign])
+        print(f"weapon false alarms on benign validation scans at these thresholds: {fa:.1%}")
+        others = np.mean([any(s >= chosen[int(k)] for s, k in zip(r[1], r[2]) if int(k) not in weapons)
+                          for r in benign])
+        print(f"drugs or goods alarms on benign validation scans at these thresholds: {others:.1%}")
     for c in range(nc):
         print(f"{classes[c]['name']} = {chosen[c]:.2f}")
-    if args.write:
-        write_thresholds(Path(args.model_toml), chosen)
-        print(f"wrote the thresholds into {args.model_toml}")
+    return chosen
 
 
 def write_thresholds(path: Path, thresholds: list[float]) -> None:

@@ -36,7 +36,7 @@ from data import (Augmenter, Preloaded, TrainSet, collate, epoch_order, find_spl
                   repeat_factors, worker_count)
 from export import export_onnx, verify_onnx  # noqa: E402
 from grow import deepen  # noqa: E402
-from init_onnx import load_onnx_weights  # noqa: E402
+from init_onnx import load_onnx_weights, onnx_class_count, transplant_classes  # noqa: E402
 from loss import DetectionLoss  # noqa: E402
 from metrics import MAP, decode  # noqa: E402
 from model import Detector, count_macs, count_params  # noqa: E402
@@ -88,6 +88,10 @@ def parse_args(argv=None):
                     help="--depth of the --init export when it is smaller than --depth: the export is grown into "
                          "the deeper model (new residual blocks whose fuse weights start at zero, so it starts "
                          "computing exactly what the export does; grow.py). 0: the same as --depth")
+    ap.add_argument("--init-classes", metavar="MAP",
+                    help="with --init: the export's class each of this run's classes starts from, comma-separated "
+                         "in this run's class order (an index into the export's classes, or -1 for a new class with "
+                         "a fresh predictor); lets a run keep, drop, reorder or add classes (own_data.py sets it)")
     ap.add_argument("--calib", type=int, default=256,
                     help="augmented training samples that calibrate BatchNorm for --init")
     ap.add_argument("--repeat-thresh", type=float, default=0.0,
@@ -245,7 +249,25 @@ def main(argv=None):
         # change the exported function (bn_drift.py, no learning: val mAP@0.5 0.697 -> 0.668).
         picks = np.linspace(0, len(train_set) - 1, num=min(args.calib, len(train_set))).astype(int)
         calib = image_batch([train_set[int(i)][0] for i in picks])
-        if args.init_depth and args.init_depth != args.depth:
+        if args.init_classes:
+            class_map = [int(x) for x in args.init_classes.split(",")]
+            if len(class_map) != nc:
+                raise SystemExit(f"--init-classes names {len(class_map)} classes, the data {nc}")
+            src_depth = args.init_depth or args.depth
+            if src_depth > args.depth:
+                raise SystemExit(f"--init-depth {src_depth} is deeper than --depth {args.depth}: a model only grows")
+            src = Detector(onnx_class_count(args.init), args.width, src_depth)
+            load_onnx_weights(src, args.init, calib)
+            mid = Detector(nc, args.width, src_depth)
+            transplant_classes(src, mid, class_map)
+            if src_depth != args.depth:
+                added = deepen(mid, model)
+                print(f"grew the depth-{src_depth} export into depth {args.depth}: {added} residual blocks added")
+            else:
+                model.load_state_dict(mid.state_dict())
+            kept = sum(1 for c in class_map if c >= 0)
+            print(f"classes: {kept} of {nc} start from the export's, {nc - kept} new")
+        elif args.init_depth and args.init_depth != args.depth:
             if args.init_depth > args.depth:
                 raise SystemExit(f"--init-depth {args.init_depth} is deeper than --depth {args.depth}: a model only grows")
             small = Detector(nc, args.width, args.init_depth)
