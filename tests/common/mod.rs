@@ -51,11 +51,23 @@ pub const TEST_PORTALS: [&str; 11] = [
 /// Makes a principal in the database of `data_dir` with `xray-screen principals add`;
 /// answers its token.
 pub fn add_principal(data_dir: &Path, name: &str, roles: &[&str], portals: &[&str]) -> String {
+    add_principal_in(data_dir, None, name, roles, portals)
+}
+
+/// As [`add_principal`], in the PostgreSQL database of `database_url` when one is given.
+pub fn add_principal_in(
+    data_dir: &Path,
+    database_url: Option<&str>,
+    name: &str,
+    roles: &[&str],
+    portals: &[&str],
+) -> String {
     let mut command = Command::new(BIN);
-    command
-        .args(["principals", "--data-dir"])
-        .arg(data_dir)
-        .args(["add", "--name", name]);
+    command.args(["principals", "--data-dir"]).arg(data_dir);
+    if let Some(url) = database_url {
+        command.args(["--database-url", url]);
+    }
+    command.args(["add", "--name", name]);
     for role in roles {
         command.args(["--role", role]);
     }
@@ -165,8 +177,19 @@ impl Server {
                 .map(PathBuf::from)
                 .expect("--data-dir has a value"),
         };
+        let database_url = extra
+            .iter()
+            .skip_while(|a| **a != "--database-url")
+            .nth(1)
+            .copied();
         let principal = unique_name("tester");
-        let token = add_principal(&data_dir, &principal, &TEST_ROLES, &TEST_PORTALS);
+        let token = add_principal_in(
+            &data_dir,
+            database_url,
+            &principal,
+            &TEST_ROLES,
+            &TEST_PORTALS,
+        );
         let mut command = Command::new(BIN);
         command.arg("serve");
         if let Some(dir) = &data {
@@ -280,6 +303,12 @@ impl Server {
 
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// SIGKILL, as a machine losing power or an OOM kill does; waits for the process to go.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// The HTTP port's address (review screen and metrics), `host:port`.
