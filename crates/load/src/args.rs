@@ -42,21 +42,25 @@ pub struct CeilingArgs {
 #[derive(Debug, Clone, Args)]
 pub struct LoadArgs {
     /// The server's gRPC address (https:// for TLS; `serve` has TLS unless it runs with
-    /// --insecure-plaintext).
+    /// --insecure-plaintext); several, comma-separated or repeated, for several nodes: the
+    /// clients are spread over them in turn.
     #[arg(
         long,
         env = "XRAY_LOAD_TARGET",
-        default_value = "https://localhost:50051"
+        default_value = "https://localhost:50051",
+        value_delimiter = ','
     )]
-    pub target: String,
+    pub target: Vec<String>,
     /// The server's metrics page, read before and after the run for the batch size it formed
-    /// (empty: not read; needs a token of an observer, supervisor or admin).
+    /// (empty: not read; needs a token of an observer, supervisor or admin); one per node,
+    /// comma-separated or repeated, for several nodes (their counts are added up).
     #[arg(
         long,
         env = "XRAY_LOAD_METRICS_URL",
-        default_value = "https://localhost:8080/metrics"
+        default_value = "https://localhost:8080/metrics",
+        value_delimiter = ','
     )]
-    pub metrics_url: String,
+    pub metrics_url: Vec<String>,
     /// Bearer token sent with every call and scrape: a scanner's (with --declarations, one
     /// bound to --portal, and a risk-system's role to register them), with observer to read
     /// the metrics.
@@ -121,13 +125,16 @@ pub struct LoadArgs {
 }
 
 impl LoadArgs {
-    /// The server and the credentials to call it with.
-    pub fn server(&self) -> crate::Target {
-        crate::Target {
-            address: self.target.clone(),
-            token: self.token.clone(),
-            ca_cert: Some(self.ca_cert.clone()),
-        }
+    /// The servers (nodes) and the credentials to call them with.
+    pub fn servers(&self) -> Vec<crate::Target> {
+        self.target
+            .iter()
+            .map(|address| crate::Target {
+                address: address.clone(),
+                token: self.token.clone(),
+                ca_cert: Some(self.ca_cert.clone()),
+            })
+            .collect()
     }
 }
 

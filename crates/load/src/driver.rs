@@ -155,10 +155,11 @@ pub async fn run_load(args: &LoadArgs) -> anyhow::Result<LoadReport> {
         None
     };
 
-    let target = args.server();
+    let targets = args.servers();
+    let target = targets.first().context("--target names no server")?.clone();
     let fetch_auth = FetchAuth {
         token: args.token.clone(),
-        tls: if args.metrics_url.starts_with("https://") {
+        tls: if args.metrics_url.iter().any(|u| u.starts_with("https://")) {
             Some(target.metrics_tls()?)
         } else {
             None
@@ -173,7 +174,7 @@ pub async fn run_load(args: &LoadArgs) -> anyhow::Result<LoadReport> {
             .map_or(0, |d| d.as_millis());
         format!("{now}-")
     };
-    let before = scrape(&args.metrics_url, &fetch_auth).await;
+    let before = scrape_all(&args.metrics_url, &fetch_auth).await;
     let plan = Arc::new(Plan {
         declarations,
         run,
@@ -203,7 +204,9 @@ pub async fn run_load(args: &LoadArgs) -> anyhow::Result<LoadReport> {
     let progress = progress_bar(args);
     let started = Instant::now();
     let mut clients = tokio::task::JoinSet::new();
-    for _ in 0..args.concurrency.max(1) {
+    for client in 0..args.concurrency.max(1) {
+        // Spread over the nodes in turn.
+        let target = &targets[client % targets.len()];
         let channel = target.channel().await?;
         let (plan, bearer) = (Arc::clone(&plan), target.bearer()?);
         match args.mode {
@@ -239,7 +242,7 @@ pub async fn run_load(args: &LoadArgs) -> anyhow::Result<LoadReport> {
     let seconds = started.elapsed().as_secs_f64();
     ticker.abort();
     progress.finish_and_clear();
-    let after = scrape(&args.metrics_url, &fetch_auth).await;
+    let after = scrape_all(&args.metrics_url, &fetch_auth).await;
 
     let mut latencies = Vec::new();
     let mut errors = BTreeMap::new();
@@ -261,7 +264,7 @@ pub async fn run_load(args: &LoadArgs) -> anyhow::Result<LoadReport> {
         .and_then(|c| c.best())
         .map(|best| images_per_second / best.images_per_second);
     Ok(LoadReport {
-        target: args.target.clone(),
+        target: args.target.join(","),
         mode: match args.mode {
             LoadMode::Unary => "unary".into(),
             LoadMode::Stream => format!("streams, {} in flight each", args.stream_depth.max(1)),
@@ -296,6 +299,22 @@ fn progress_bar(args: &LoadArgs) -> ProgressBar {
         bar.set_style(style);
     }
     bar
+}
+
+/// Every node's metrics, added up (None if one cannot be read).
+async fn scrape_all(urls: &[String], auth: &FetchAuth) -> Option<Samples> {
+    let mut all: Option<Samples> = None;
+    for url in urls {
+        let samples = scrape(url, auth).await?;
+        all = Some(match all {
+            Some(mut all) => {
+                all.add(&samples);
+                all
+            }
+            None => samples,
+        });
+    }
+    all
 }
 
 async fn scrape(url: &str, auth: &FetchAuth) -> Option<Samples> {

@@ -85,6 +85,15 @@ pub struct Samples {
     values: BTreeMap<String, f64>,
 }
 
+impl Samples {
+    /// Adds another server's samples to these, series by series.
+    pub fn add(&mut self, other: &Samples) {
+        for (series, value) in &other.values {
+            *self.values.entry(series.clone()).or_insert(0.0) += value;
+        }
+    }
+}
+
 impl std::fmt::Display for Samples {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         for (series, value) in &self.values {
