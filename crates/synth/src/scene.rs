@@ -419,6 +419,32 @@ mod tests {
     }
 
     #[test]
+    fn every_scan_carries_small_benign_metal() {
+        // Benign scans too: zips, pulls, buckles, rings, keys, coins, cables. Count the pixels
+        // the palette reads as metal (ratio above 1.9) that are not too dark to read.
+        let all_benign = SceneOptions {
+            benign_fraction: 1.0,
+            ..opts()
+        };
+        for i in 0..8 {
+            let s = generate_scan(21, i, &all_benign);
+            assert!(s.labels.is_empty());
+            let metal = s
+                .samples
+                .chunks_exact(2)
+                .filter(|p| {
+                    let (l, h) = (
+                        -(f32::from(p[0].max(1)) / 65535.0).ln(),
+                        -(f32::from(p[1].max(1)) / 65535.0).ln(),
+                    );
+                    h > 0.1 && h < 4.0 && l / h > 1.9
+                })
+                .count();
+            assert!(metal > 150, "scan {i}: {metal} metal pixels");
+        }
+    }
+
+    #[test]
     fn the_benign_share_is_fixed() {
         for f in [0.0f32, 0.25, 0.3, 1.0] {
             for start in [0u64, 7, 1000] {

@@ -493,3 +493,28 @@ fn phone_charger(rng: &mut Rng) -> Object {
     }
     o
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_hard_negative_has_metal_and_a_real_size() {
+        let mut rng = Rng::new(11);
+        for (kind, name) in KINDS.iter().enumerate() {
+            for _ in 0..10 {
+                let o = lookalike(&mut rng, kind);
+                assert!(
+                    o.parts.iter().any(|p| {
+                        let (l, h) = p.material.mu();
+                        l / h > 1.9 && p.density > 0.0
+                    }),
+                    "{name} has no metal"
+                );
+                let b = o.bounds();
+                let size = (b[2] - b[0]).max(b[3] - b[1]);
+                assert!(size > 30.0 && size < 1400.0, "{name}: {size} mm");
+            }
+        }
+    }
+}
