@@ -87,6 +87,9 @@ pub enum PicturesCommand {
         /// 9 pocket metal); default all.
         #[arg(long, value_delimiter = ',')]
         rows: Vec<usize>,
+        /// Downscale to this width in pixels (0: full size).
+        #[arg(long, default_value_t = 0)]
+        width: u32,
     },
     /// Scans as a data set of that seed would hold them, downscaled: `<prefix>-<n>.png`.
     Samples {
@@ -108,8 +111,18 @@ pub enum PicturesCommand {
 /// Runs `synth-pictures`.
 pub fn run(command: &PicturesCommand) -> anyhow::Result<()> {
     match command {
-        PicturesCommand::Catalogue { out, seed, rows } => {
-            let img = catalogue(*seed, rows)?;
+        PicturesCommand::Catalogue {
+            out,
+            seed,
+            rows,
+            width,
+        } => {
+            let mut img = catalogue(*seed, rows)?;
+            if *width > 0 && *width < img.width() {
+                let h = (img.height() as u64 * *width as u64 / img.width() as u64).max(1) as u32;
+                img =
+                    image::imageops::resize(&img, *width, h, image::imageops::FilterType::Triangle);
+            }
             save(&img, out)?;
             println!("wrote {} ({}x{})", out.display(), img.width(), img.height());
         }
