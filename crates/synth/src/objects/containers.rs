@@ -451,16 +451,23 @@ pub fn tray_content(rng: &mut Rng) -> Object {
     let mut o = Object::new();
     match rng.weighted(&[0.6, 0.15, 0.25]) {
         0 => {
-            o.merge(super::clutter::laptop_pub(rng), Affine::IDENTITY);
+            // Centred on the laptop itself: a charging cable may hang out of the tray.
+            o.merge(super::clutter::laptop_pub(rng).centred(), Affine::IDENTITY);
             if rng.chance(0.3) {
                 let h = rng.angle();
                 o.merge(hardware::cable(rng, [150.0, 120.0], h), Affine::IDENTITY);
             }
         }
-        1 => o.merge(super::clutter::power_bank_pub(rng), Affine::IDENTITY),
+        1 => o.merge(
+            super::clutter::power_bank_pub(rng).centred(),
+            Affine::IDENTITY,
+        ),
         _ => {
             let (w, h) = (rng.range(400.0, 520.0), rng.range(280.0, 360.0));
-            o.merge(super::clutter::garment(rng, w, h), Affine::IDENTITY);
+            o.merge(
+                super::clutter::garment(rng, w, h).centred(),
+                Affine::IDENTITY,
+            );
             hardware::zipper(&mut o, rng, &[[-w * 0.45, 0.0], [w * 0.45, 0.0]], 1);
             for _ in 0..rng.int(0, 4) {
                 let m = hardware::pocket_metal(rng);
@@ -472,5 +479,5 @@ pub fn tray_content(rng: &mut Rng) -> Object {
             }
         }
     }
-    o.centred()
+    o
 }
