@@ -11,6 +11,7 @@ mod dataset;
 mod detector;
 mod dicos;
 mod material;
+pub mod material_table;
 mod objects;
 pub mod pictures;
 mod rng;
@@ -22,6 +23,7 @@ use std::path::PathBuf;
 
 pub use dataset::{DatasetSummary, write_dataset};
 pub use material::Material;
+pub use material_table::{MATERIALS, MaterialRow};
 pub use scene::{Label, SceneOptions, SynthScan, generate_scan};
 pub use visibility::Visibility;
 
@@ -29,7 +31,7 @@ use xray_types::Category;
 
 /// Version of the generator, recorded in each data set's manifest: bump it when the same
 /// seed starts giving different scans.
-pub const GENERATOR_VERSION: &str = "1.1.0";
+pub const GENERATOR_VERSION: &str = "2.0.0";
 
 /// The classes the generator labels, in id order, with their customs category. The
 /// trainer and `model.toml` use exactly these ids and names.
@@ -58,17 +60,18 @@ pub struct SynthArgs {
     /// Index of the first scan (to extend a data set, or split one across machines).
     #[arg(long, env = "XRAY_SYNTH_START", default_value_t = 0)]
     pub start: u64,
-    /// Share of scans with no threat at all.
-    #[arg(long, env = "XRAY_SYNTH_BENIGN_FRACTION", default_value_t = 0.15)]
+    /// Share of scans with nothing but benign clutter and hard negatives: exactly this share
+    /// of any run of consecutive scan indices (to within one scan).
+    #[arg(long, env = "XRAY_SYNTH_BENIGN_FRACTION", default_value_t = scene::BENIGN_FRACTION)]
     pub benign_fraction: f32,
     /// Most threat groups in one scan (a group of phones or banknote bundles is one group).
     #[arg(long, env = "XRAY_SYNTH_MAX_THREATS", default_value_t = 4)]
     pub max_threats: usize,
     /// Smallest image width in pixels.
-    #[arg(long, env = "XRAY_SYNTH_MIN_WIDTH", default_value_t = 700)]
+    #[arg(long, env = "XRAY_SYNTH_MIN_WIDTH", default_value_t = 400)]
     pub min_width: u32,
     /// Largest image width in pixels.
-    #[arg(long, env = "XRAY_SYNTH_MAX_WIDTH", default_value_t = 1400)]
+    #[arg(long, env = "XRAY_SYNTH_MAX_WIDTH", default_value_t = 1200)]
     pub max_width: u32,
     /// Skip the raw dual-energy TIFFs (raw/), which are large and uncompressed.
     #[arg(long, env = "XRAY_SYNTH_NO_RAW")]

@@ -11,7 +11,7 @@ use super::{
     canvas::Canvas,
     dataset::{PngEffort, write_png},
     detector, generate_scan,
-    objects::{Group, Item, clutter, goods, weapons},
+    objects::{Group, Item, clutter, goods, hardware, lookalikes, weapons},
     rng::Rng,
     shape::Affine,
 };
@@ -21,7 +21,7 @@ use xray_engine::imaging::{Palette, PaletteName};
 type Builder = fn(&mut Rng) -> Group;
 
 /// The catalogue's rows: each threat family, then benign clutter.
-const FAMILIES: [(&str, Builder); 8] = [
+const FAMILIES: [(&str, Builder); 10] = [
     ("firearm", weapons::firearm),
     ("knife", weapons::knife),
     ("ammunition", weapons::ammunition),
@@ -30,15 +30,40 @@ const FAMILIES: [(&str, Builder); 8] = [
     ("phones", goods::phones),
     ("currency", goods::currency),
     ("clutter", clutter_group),
+    ("hard negatives", lookalike_group),
+    ("pocket metal", pocket_metal_group),
 ];
 /// Side of one catalogue cell in pixels, and cells a row.
 const CELL: usize = 340;
 const COLUMNS: usize = 5;
 
+fn lookalike_group(rng: &mut Rng) -> Group {
+    benign(lookalikes::any(rng))
+}
+
+fn pocket_metal_group(rng: &mut Rng) -> Group {
+    // A handful, as it comes out of a pocket.
+    let mut g = Group::default();
+    for _ in 0..4 {
+        let o = hardware::pocket_metal(rng);
+        let frame = Affine::at(rng.range(-60.0, 60.0), rng.range(-60.0, 60.0), rng.angle());
+        g.items.push(Item {
+            object: o,
+            frame,
+            class: None,
+        });
+    }
+    g
+}
+
 fn clutter_group(rng: &mut Rng) -> Group {
+    benign(clutter::item(rng))
+}
+
+fn benign(object: crate::shape::Object) -> Group {
     Group {
         items: vec![Item {
-            object: clutter::item(rng),
+            object,
             frame: Affine::IDENTITY,
             class: None,
         }],
@@ -58,11 +83,15 @@ pub enum PicturesCommand {
         /// Seed for the instances.
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Rows to draw, by index (0 firearm .. 6 currency, 7 clutter); default all.
+        /// Rows to draw, by index (0 firearm .. 6 currency, 7 clutter, 8 hard negatives,
+        /// 9 pocket metal); default all.
         #[arg(long, value_delimiter = ',')]
         rows: Vec<usize>,
+        /// Downscale to this width in pixels (0: full size).
+        #[arg(long, default_value_t = 0)]
+        width: u32,
     },
-    /// Scans as a data set of that seed would hold them, downscaled: `synth-sample-<n>.png`.
+    /// Scans as a data set of that seed would hold them, downscaled: `<prefix>-<n>.png`.
     Samples {
         /// Folder to write into (created).
         #[arg(long)]
@@ -73,23 +102,41 @@ pub enum PicturesCommand {
         /// Width of each picture in pixels (scans narrower than this keep their size).
         #[arg(long, default_value_t = 720)]
         width: u32,
+        /// File name prefix.
+        #[arg(long, default_value = "synth-sample")]
+        prefix: String,
     },
 }
 
 /// Runs `synth-pictures`.
 pub fn run(command: &PicturesCommand) -> anyhow::Result<()> {
     match command {
-        PicturesCommand::Catalogue { out, seed, rows } => {
-            let img = catalogue(*seed, rows)?;
+        PicturesCommand::Catalogue {
+            out,
+            seed,
+            rows,
+            width,
+        } => {
+            let mut img = catalogue(*seed, rows)?;
+            if *width > 0 && *width < img.width() {
+                let h = (img.height() as u64 * *width as u64 / img.width() as u64).max(1) as u32;
+                img =
+                    image::imageops::resize(&img, *width, h, image::imageops::FilterType::Triangle);
+            }
             save(&img, out)?;
             println!("wrote {} ({}x{})", out.display(), img.width(), img.height());
         }
-        PicturesCommand::Samples { out, scans, width } => {
+        PicturesCommand::Samples {
+            out,
+            scans,
+            width,
+            prefix,
+        } => {
             fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
             for (n, id) in scans.iter().enumerate() {
                 let (seed, index) = parse_scan_id(id)?;
                 let img = sample(seed, index, *width)?;
-                let path = out.join(format!("synth-sample-{}.png", n + 1));
+                let path = out.join(format!("{prefix}-{}.png", n + 1));
                 save(&img, &path)?;
                 println!("wrote {} (seed {seed}, scan {index})", path.display());
             }
@@ -207,7 +254,7 @@ mod tests {
                 assert!(share > 0.02, "row {row} cell {col}: {share}");
             }
         }
-        assert!(catalogue(3, &[8]).is_err());
+        assert!(catalogue(3, &[10]).is_err());
     }
 
     #[test]

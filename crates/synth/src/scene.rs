@@ -4,7 +4,7 @@ use super::{
     CLASSES,
     canvas::{Canvas, Footprint},
     detector,
-    objects::{Group, clutter, containers, goods, weapons},
+    objects::{Group, clutter, containers, goods, hardware, lookalikes, weapons},
     rng::Rng,
     shape::Affine,
     visibility::{self, Visibility},
@@ -15,6 +15,8 @@ use xray_engine::imaging::PaletteName;
 const MIN_VISIBLE_SHARE: f64 = 0.5;
 /// Smallest label box side in pixels.
 const MIN_BOX_PX: u32 = 4;
+/// Default share of scans with nothing but benign clutter (hard negatives included).
+pub const BENIGN_FRACTION: f32 = 0.25;
 /// Relative frequency of each class among threat groups (phones and banknotes come in
 /// groups of several labels, so they are drawn less often).
 const CLASS_WEIGHTS: [f32; 7] = [1.4, 1.3, 1.0, 1.0, 0.9, 0.55, 0.6];
@@ -34,7 +36,8 @@ pub struct SceneOptions {
     pub min_width: u32,
     /// Largest image width in pixels.
     pub max_width: u32,
-    /// Share of scans with no threat at all.
+    /// Share of scans with no threat at all: exactly this share of any run of consecutive
+    /// scan indices (to within one scan), not a coin flip per scan.
     pub benign_fraction: f32,
     /// Most threat groups in one scan.
     pub max_threats: usize,
@@ -47,12 +50,12 @@ pub struct SceneOptions {
 impl Default for SceneOptions {
     fn default() -> Self {
         Self {
-            min_width: 700,
-            max_width: 1400,
-            benign_fraction: 0.15,
+            min_width: 400,
+            max_width: 1200,
+            benign_fraction: BENIGN_FRACTION,
             max_threats: 4,
-            min_pixels_per_mm: 0.8,
-            max_pixels_per_mm: 2.5,
+            min_pixels_per_mm: 0.6,
+            max_pixels_per_mm: 1.6,
         }
     }
 }
@@ -101,7 +104,7 @@ pub struct SynthScan {
 /// Generates scan `index` of the data set `seed`; the same arguments always give the same scan.
 pub fn generate_scan(seed: u64, index: u64, opts: &SceneOptions) -> SynthScan {
     let mut rng = Rng::for_scan(seed, index);
-    let benign = rng.chance(opts.benign_fraction);
+    let benign = is_benign(index, opts.benign_fraction);
     let palette = PALETTES[rng.weighted(&PALETTES.map(|p| p.1))].0;
 
     // Container and frame: the bag fills most of the frame along the belt.
@@ -140,7 +143,12 @@ pub fn generate_scan(seed: u64, index: u64, opts: &SceneOptions) -> SynthScan {
 
     // A base layer of packed clothes over most of the inside, lying roughly square to the bag.
     let inner = container.inner;
-    let (cols, rows) = (rng.int(2, 3), rng.int(1, 2));
+    let tray = container.kind == containers::ContainerKind::Tray;
+    let (cols, rows) = if tray {
+        (0, 0)
+    } else {
+        (rng.int(2, 3), rng.int(1, 2))
+    };
     for j in 0..rows {
         for i in 0..cols {
             if rng.chance(0.2) {
@@ -168,11 +176,44 @@ pub fn generate_scan(seed: u64, index: u64, opts: &SceneOptions) -> SynthScan {
     let area = inner[0] * inner[1] * 4.0;
     let per_item = match container.kind {
         containers::ContainerKind::Parcel => rng.range(16_000.0, 35_000.0),
+        containers::ContainerKind::Tray => f32::INFINITY,
         _ => rng.range(9_000.0, 20_000.0),
     };
-    let n_clutter = ((area / per_item) as usize).clamp(3, 50);
+    let n_clutter = if tray {
+        0
+    } else {
+        ((area / per_item) as usize).clamp(3, 50)
+    };
+    if tray {
+        // A tray holds a laptop or a tablet on its own, or a jacket, a bag of liquids.
+        let item = containers::tray_content(&mut rng.fork());
+        let pose = bag_pose.then(Affine::at(
+            rng.gauss(0.0, inner[0] * 0.05),
+            rng.gauss(0.0, inner[1] * 0.05),
+            rng.gauss(0.0, 0.05),
+        ));
+        canvas.draw(&item, pose, false);
+    }
     for _ in 0..n_clutter {
         let item = clutter::item(&mut rng.fork());
+        let pose = bag_pose.then(place(&mut rng, inner, item.bounds()));
+        canvas.draw(&item, pose, false);
+    }
+    // Small benign metal from pockets (keys, coins, cables, earphones, pens, pulls), and hard
+    // negatives (staplers, clippers, tools, buckles, lighters, chargers...) in every bag.
+    let n_small = if tray {
+        rng.int(0, 3)
+    } else {
+        ((area / rng.range(12_000.0, 25_000.0)) as usize).clamp(3, 18)
+    };
+    for _ in 0..n_small {
+        let item = hardware::pocket_metal(&mut rng.fork());
+        let pose = bag_pose.then(place(&mut rng, inner, item.bounds()));
+        canvas.draw(&item, pose, false);
+    }
+    let n_hard = if tray { rng.int(0, 1) } else { rng.int(1, 3) };
+    for _ in 0..n_hard {
+        let item = lookalikes::any(&mut rng.fork());
         let pose = bag_pose.then(place(&mut rng, inner, item.bounds()));
         canvas.draw(&item, pose, false);
     }
@@ -291,7 +332,15 @@ fn label_box(fp: &Footprint, width: u32, height: u32) -> Option<[u32; 4]> {
     (b[2] - b[0] >= MIN_BOX_PX && b[3] - b[1] >= MIN_BOX_PX).then_some(b)
 }
 
-/// The conveyor belt: a faint rubber band across the frame, with thicker edges.
+/// Whether scan `index` is one of the benign share: exactly `fraction` of any run of
+/// consecutive indices, to within one scan.
+pub fn is_benign(index: u64, fraction: f32) -> bool {
+    let f = f64::from(fraction.clamp(0.0, 1.0));
+    ((index + 1) as f64 * f).floor() > (index as f64 * f).floor()
+}
+
+/// The conveyor belt: a rubber band across the frame, thin enough to leave the image near
+/// white with a faint tint, with thicker edges.
 fn draw_belt(canvas: &mut Canvas, rng: &mut Rng) {
     let h = canvas.height;
     let margin = (h as f32 * rng.range(0.0, 0.06)) as usize;
@@ -299,18 +348,20 @@ fn draw_belt(canvas: &mut Canvas, rng: &mut Rng) {
         margin,
         h.saturating_sub(margin + (h as f32 * rng.range(0.0, 0.04)) as usize),
     );
-    let base = rng.range(0.012, 0.03);
+    let (mu_l, mu_h) = crate::material::Material::Rubber.mu();
+    // Millimetres of rubber: a faint tint over most of the frame.
+    let base = rng.range(0.6, 2.2);
     let edge = (h / 80).max(2);
     for y in y0..y1 {
-        let a = if y < y0 + edge || y + edge >= y1 {
+        let t = if y < y0 + edge || y + edge >= y1 {
             base * 2.5
         } else {
             base
         };
         let row = &mut canvas.high[y * canvas.width..(y + 1) * canvas.width];
-        row.iter_mut().for_each(|v| *v += a);
+        row.iter_mut().for_each(|v| *v += t * mu_h);
         let row = &mut canvas.low[y * canvas.width..(y + 1) * canvas.width];
-        row.iter_mut().for_each(|v| *v += a * 1.3);
+        row.iter_mut().for_each(|v| *v += t * mu_l);
     }
 }
 
@@ -365,6 +416,42 @@ mod tests {
             }
         }
         assert!(labels >= 10, "{labels} labels");
+    }
+
+    #[test]
+    fn every_scan_carries_small_benign_metal() {
+        // Benign scans too: zips, pulls, buckles, rings, keys, coins, cables. Count the pixels
+        // the palette reads as metal (ratio above 1.9) that are not too dark to read.
+        let all_benign = SceneOptions {
+            benign_fraction: 1.0,
+            ..opts()
+        };
+        for i in 0..8 {
+            let s = generate_scan(21, i, &all_benign);
+            assert!(s.labels.is_empty());
+            let metal = s
+                .samples
+                .chunks_exact(2)
+                .filter(|p| {
+                    let (l, h) = (
+                        -(f32::from(p[0].max(1)) / 65535.0).ln(),
+                        -(f32::from(p[1].max(1)) / 65535.0).ln(),
+                    );
+                    h > 0.1 && h < 4.0 && l / h > 1.9
+                })
+                .count();
+            assert!(metal > 150, "scan {i}: {metal} metal pixels");
+        }
+    }
+
+    #[test]
+    fn the_benign_share_is_fixed() {
+        for f in [0.0f32, 0.25, 0.3, 1.0] {
+            for start in [0u64, 7, 1000] {
+                let n = (start..start + 200).filter(|&i| is_benign(i, f)).count() as f32;
+                assert!((n - 200.0 * f).abs() <= 1.0, "{f}: {n}");
+            }
+        }
     }
 
     #[test]

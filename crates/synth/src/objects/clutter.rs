@@ -652,7 +652,7 @@ fn coins(rng: &mut Rng) -> Object {
     o
 }
 
-fn umbrella(rng: &mut Rng) -> Object {
+pub fn umbrella(rng: &mut Rng) -> Object {
     let mut o = Object::new();
     let l = rng.range(220.0, 320.0);
     o.line(
@@ -1114,4 +1114,14 @@ fn can(rng: &mut Rng) -> Object {
         );
     }
     o
+}
+
+/// A laptop (for trays).
+pub fn laptop_pub(rng: &mut Rng) -> Object {
+    laptop(rng)
+}
+
+/// A tablet or a power bank (for trays).
+pub fn power_bank_pub(rng: &mut Rng) -> Object {
+    power_bank(rng)
 }

@@ -2,7 +2,7 @@
 
 use std::f32::consts::PI;
 
-use super::{rounded_rect_path, wander};
+use super::{hardware, rounded_rect_path, wander};
 use crate::{
     material::Material::*,
     rng::Rng,
@@ -31,14 +31,17 @@ pub enum ContainerKind {
     Backpack,
     /// Cardboard box.
     Parcel,
+    /// A screening tray: a laptop or a tablet on its own, or a coat, a bag of liquids.
+    Tray,
 }
 
 /// A random container.
 pub fn container(rng: &mut Rng) -> Container {
-    match rng.weighted(&[0.5, 0.3, 0.2]) {
+    match rng.weighted(&[0.4, 0.33, 0.12, 0.15]) {
         0 => suitcase(rng),
         1 => backpack(rng),
-        _ => parcel(rng),
+        2 => parcel(rng),
+        _ => tray(rng),
     }
 }
 
@@ -65,24 +68,27 @@ fn suitcase(rng: &mut Rng) -> Container {
         shell,
     )
     .density(density);
-    // Zip around the seam, and a second one for an inner compartment.
-    let zip = rng.pick(&[Steel, Plastic, Aluminium]);
-    o.line(
-        rounded_rect_path(l - 24.0, w - 24.0, r * 0.8),
-        1.6,
-        Profile::Flat(2.0),
-        zip,
-    )
-    .density(0.5);
-    if rng.chance(0.5) {
-        let y = rng.range(-w * 0.3, w * 0.3);
-        o.line(
-            vec![[-l * 0.4, y], [l * 0.4, y]],
-            1.4,
-            Profile::Flat(3.0),
-            zip,
-        )
-        .density(0.6);
+    // Zip around the seam (two sliders meeting), one for an inner compartment, and the
+    // lining's zipped pockets.
+    let sliders = rng.int(1, 2);
+    hardware::zipper(
+        &mut o,
+        rng,
+        &rounded_rect_path(l - 24.0, w - 24.0, r * 0.8),
+        sliders,
+    );
+    for _ in 0..rng.int(1, 3) {
+        let y = rng.range(-w * 0.38, w * 0.38);
+        let x0 = rng.range(-l * 0.45, -l * 0.1);
+        let x1 = rng.range(l * 0.1, l * 0.45);
+        hardware::zipper(&mut o, rng, &[[x0, y], [x1, y]], 1);
+    }
+    // Lining straps across the packing compartment, with buckles.
+    if rng.chance(0.6) {
+        for s in [-1.0f32, 1.0] {
+            let x = s * l * rng.range(0.1, 0.3);
+            hardware::strap(&mut o, rng, &[[x, -w * 0.45], [x, w * 0.45]], 25.0);
+        }
     }
     // Telescopic handle: two aluminium tubes along the length, joined by a grip at one end.
     let gap = rng.range(0.18, 0.3) * w;
@@ -248,28 +254,27 @@ fn backpack(rng: &mut Rng) -> Container {
         Profile::Flat(25.0),
         Fabric,
     );
-    // Zips.
-    let zip = rng.pick(&[Steel, Plastic]);
-    let zip_path: Vec<[f32; 2]> = (0..=16)
+    // Zips along the main seam and the pocket, with their pulls.
+    let zip_path: Vec<[f32; 2]> = (0..=32)
         .map(|i| {
-            let a = -PI * 0.45 + PI * 0.9 * i as f32 / 16.0;
+            let a = -PI * 0.45 + PI * 0.9 * i as f32 / 32.0;
             [l * 0.42 * a.cos(), (w * 0.5 - 15.0) * a.sin()]
         })
         .collect();
-    o.line(zip_path, 1.5, Profile::Flat(2.0), zip).density(0.5);
-    for s in [-1.0f32, 1.0] {
-        o.rect(
-            l * 0.4,
-            s * w * 0.3,
-            20.0,
-            8.0,
-            2.0,
-            0.3,
-            Profile::Flat(2.0),
-            Steel,
-        );
+    hardware::zipper(&mut o, rng, &zip_path, 2);
+    let pocket = rounded_rect_path(l * 0.4, w * 0.7, r * 0.5);
+    let cut = pocket.len() / 2;
+    let pocket_zip: Vec<[f32; 2]> = pocket[..=cut]
+        .iter()
+        .map(|p| [p[0] - l * 0.18, p[1]])
+        .collect();
+    let sliders = rng.int(1, 2);
+    hardware::zipper(&mut o, rng, &pocket_zip, sliders);
+    if rng.chance(0.5) {
+        let y = rng.range(-w * 0.3, w * 0.3);
+        hardware::zipper(&mut o, rng, &[[-l * 0.4, y], [l * 0.1, y]], 1);
     }
-    // Shoulder straps with buckles and adjusters.
+    // Shoulder straps with buckles, slider rings and D-rings; webbing loops with rivets.
     for s in [-1.0f32, 1.0] {
         let start = [l * 0.4, s * w * 0.18];
         let pts = wander(rng, start, PI + s * 0.15, 14, l * 0.055, 0.04);
@@ -281,15 +286,27 @@ fn backpack(rng: &mut Rng) -> Container {
         )
         .density(1.6);
         let end = pts.last().copied().unwrap_or(start);
-        let buckle = rng.pick(&[Plastic, Plastic, Aluminium, Steel]);
-        o.line(
-            rounded_rect_path(45.0, 22.0, 3.0),
-            2.5,
-            Profile::Flat(4.0),
-            buckle,
+        let tail = wander(rng, end, PI + s * 0.4, 6, 15.0, 0.15);
+        hardware::strap(&mut o, rng, &tail, 25.0);
+        o.merge(
+            hardware::buckle(rng, 25.0),
+            Affine::at(end[0], end[1], PI * 0.5),
         );
-        let last = o.parts.len() - 1;
-        o.parts[last].frame = Affine::at(end[0], end[1], PI * 0.5);
+    }
+    for _ in 0..rng.int(2, 8) {
+        let (x, y) = (
+            rng.range(-l * 0.48, l * 0.48),
+            rng.range(-w * 0.48, w * 0.48),
+        );
+        hardware::rivet(&mut o, rng, x, y);
+    }
+    if rng.chance(0.4) {
+        o.merge(hardware::magnet(rng), Affine::at(-l * 0.38, 0.0, 0.0));
+    }
+    if rng.chance(0.5) {
+        // Chest or hip strap.
+        let y = rng.range(-w * 0.4, w * 0.4);
+        hardware::strap(&mut o, rng, &[[-l * 0.45, y], [l * 0.2, y + 10.0]], 20.0);
     }
     // Top grab handle and a back frame sheet with stays.
     o.rect(
@@ -393,4 +410,74 @@ fn parcel(rng: &mut Rng) -> Container {
         size: [l, w],
         kind: ContainerKind::Parcel,
     }
+}
+
+fn tray(rng: &mut Rng) -> Container {
+    let mut o = Object::new();
+    let (l, w) = (rng.range(560.0, 660.0), rng.range(380.0, 450.0));
+    let r = rng.range(20.0, 40.0);
+    o.rect(
+        0.0,
+        0.0,
+        l,
+        w,
+        r,
+        0.0,
+        Profile::Flat(rng.range(2.5, 4.0)),
+        Plastic,
+    );
+    // Walls seen edge-on: a bright rim, and the ribs under the floor.
+    o.line(
+        rounded_rect_path(l - 6.0, w - 6.0, r),
+        3.0,
+        Profile::Flat(rng.range(25.0, 45.0)),
+        Plastic,
+    );
+    for k in 1..4 {
+        let x = -l * 0.5 + l * k as f32 / 4.0;
+        o.rect(x, 0.0, 3.0, w - 20.0, 1.0, 0.0, Profile::Flat(8.0), Plastic);
+    }
+    Container {
+        object: o,
+        inner: [l * 0.5 - 30.0, w * 0.5 - 30.0],
+        size: [l, w],
+        kind: ContainerKind::Tray,
+    }
+}
+
+/// What lies in a tray on its own: a laptop (with its charger now and then), a tablet, or a
+/// coat with its zip and pocket contents.
+pub fn tray_content(rng: &mut Rng) -> Object {
+    let mut o = Object::new();
+    match rng.weighted(&[0.6, 0.15, 0.25]) {
+        0 => {
+            // Centred on the laptop itself: a charging cable may hang out of the tray.
+            o.merge(super::clutter::laptop_pub(rng).centred(), Affine::IDENTITY);
+            if rng.chance(0.3) {
+                let h = rng.angle();
+                o.merge(hardware::cable(rng, [150.0, 120.0], h), Affine::IDENTITY);
+            }
+        }
+        1 => o.merge(
+            super::clutter::power_bank_pub(rng).centred(),
+            Affine::IDENTITY,
+        ),
+        _ => {
+            let (w, h) = (rng.range(400.0, 520.0), rng.range(280.0, 360.0));
+            o.merge(
+                super::clutter::garment(rng, w, h).centred(),
+                Affine::IDENTITY,
+            );
+            hardware::zipper(&mut o, rng, &[[-w * 0.45, 0.0], [w * 0.45, 0.0]], 1);
+            for _ in 0..rng.int(0, 4) {
+                let m = hardware::pocket_metal(rng);
+                let (x, y) = (
+                    rng.range(-w * 0.35, w * 0.35),
+                    rng.range(-h * 0.35, h * 0.35),
+                );
+                o.merge(m, Affine::at(x, y, rng.angle()));
+            }
+        }
+    }
+    o
 }

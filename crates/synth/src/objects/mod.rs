@@ -5,6 +5,8 @@
 pub mod clutter;
 pub mod containers;
 pub mod goods;
+pub mod hardware;
+pub mod lookalikes;
 pub mod weapons;
 
 pub use super::shape::arc;
@@ -165,4 +167,46 @@ pub fn blob(rng: &mut Rng, rx: f32, ry: f32, wobble: f32) -> Vec<[f32; 2]> {
             [rx * k * a.cos(), ry * k * a.sin()]
         })
         .collect()
+}
+
+/// Adds a long stroke as several parts of at most 16 segments each, so that each part's
+/// bounds (and the rasteriser's work) stay small; returns nothing to chain on.
+pub fn long_line(
+    o: &mut Object,
+    pts: &[[f32; 2]],
+    r: f32,
+    profile: super::shape::Profile,
+    material: super::material::Material,
+    density: f32,
+) {
+    const CHUNK: usize = 16;
+    let mut i = 0;
+    while i + 1 < pts.len() {
+        let end = (i + CHUNK).min(pts.len() - 1);
+        o.line(pts[i..=end].to_vec(), r, profile, material)
+            .density(density);
+        i = end;
+    }
+}
+
+/// Points every `step` millimetres along a path (for teeth, stitches, rivets).
+pub fn resample(pts: &[[f32; 2]], step: f32) -> Vec<([f32; 2], f32)> {
+    let mut out = Vec::new();
+    let mut carry = 0.0f32;
+    for w in pts.windows(2) {
+        let (dx, dy) = (w[1][0] - w[0][0], w[1][1] - w[0][1]);
+        let len = (dx * dx + dy * dy).sqrt();
+        if len <= 1e-6 {
+            continue;
+        }
+        let heading = dy.atan2(dx);
+        let mut s = carry;
+        while s < len {
+            let t = s / len;
+            out.push(([w[0][0] + dx * t, w[0][1] + dy * t], heading));
+            s += step;
+        }
+        carry = s - len;
+    }
+    out
 }

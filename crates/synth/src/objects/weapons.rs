@@ -34,9 +34,9 @@ fn pistol(rng: &mut Rng, upper: bool, lower: bool) -> Object {
     let h = rng.range(26.0, 34.0);
     let polymer = rng.chance(0.55);
     let (frame_mat, frame_profile) = if polymer {
-        (Plastic, Profile::Pillow { t: 26.0, r: 6.0 })
+        (FilledNylon, Profile::Pillow { t: 26.0, r: 6.0 })
     } else {
-        (Steel, Profile::Flat(rng.range(6.0, 9.0)))
+        (Steel, Profile::Flat(rng.range(4.0, 6.0)))
     };
     let rear = -l * 0.5;
     if upper {
@@ -48,7 +48,7 @@ fn pistol(rng: &mut Rng, upper: bool, lower: bool) -> Object {
             h,
             3.0,
             0.0,
-            Profile::Flat(rng.range(5.0, 8.0)),
+            Profile::Flat(rng.range(3.5, 5.5)),
             Steel,
         );
         o.rect(
@@ -268,7 +268,8 @@ fn pistol(rng: &mut Rng, upper: bool, lower: bool) -> Object {
 }
 
 fn pick_organic(rng: &mut Rng) -> Material {
-    rng.pick(&[Wood, Rubber, Plastic])
+    // Grips: glass-filled polymer (grey-green in a scan), rubber or wood.
+    rng.pick(&[FilledNylon, FilledNylon, Rubber, Wood])
 }
 
 /// A revolver: barrel, cylinder with rounds, frame, hammer, grip.
@@ -342,7 +343,7 @@ fn revolver(rng: &mut Rng) -> Object {
                 vec![[cx - cyl_l * 0.5, y], [cx + cyl_l * 0.5 - 2.0, y]],
                 4.6,
                 Profile::Solid { r: 4.6 },
-                if k == 0.0 { Lead } else { Copper },
+                if k == 0.0 { Lead } else { Brass },
             )
             .density(0.6);
         }
@@ -450,6 +451,137 @@ fn revolver(rng: &mut Rng) -> Object {
 
 /// A knife: kitchen, combat or folding, with an organic or metal handle.
 pub fn knife(rng: &mut Rng) -> Group {
+    match rng.weighted(&[0.72, 0.13, 0.15]) {
+        0 => knife_face_on(rng),
+        1 => Group::single(utility_knife(rng).centred(), KNIFE),
+        _ => Group::single(knife_edge_on(rng).centred(), KNIFE),
+    }
+}
+
+/// A knife lying on its side, seen edge-on: the blade a thin dark line (the beam runs through
+/// its whole height), the handle a narrow bar.
+fn knife_edge_on(rng: &mut Rng) -> Object {
+    let mut o = Object::new();
+    let lb = rng.range(70.0, 220.0);
+    let hb = rng.range(18.0, 45.0);
+    let bt = rng.range(1.6, 3.5);
+    // Spine to edge along the beam: a wedge, thickest at the spine, averaged over the height.
+    o.polygon(
+        vec![
+            [0.0, -bt * 0.5],
+            [lb * 0.85, -bt * 0.4],
+            [lb, 0.0],
+            [lb * 0.85, bt * 0.4],
+            [0.0, bt * 0.5],
+        ],
+        Profile::Flat(hb * 0.55),
+        Steel,
+    );
+    let lh = rng.range(90.0, 130.0);
+    let hw = rng.range(12.0, 20.0);
+    o.rect(
+        -lh * 0.5,
+        0.0,
+        lh,
+        hw,
+        hw * 0.4,
+        0.0,
+        Profile::Pillow { t: 24.0, r: 6.0 },
+        pick_organic(rng),
+    );
+    o.rect(
+        -lh * 0.5,
+        0.0,
+        lh * 0.95,
+        bt * 1.2,
+        0.5,
+        0.0,
+        Profile::Flat(hw * 0.6),
+        Steel,
+    );
+    if rng.chance(0.4) {
+        o.rect(
+            -2.0,
+            0.0,
+            5.0,
+            hw + 12.0,
+            1.5,
+            0.0,
+            Profile::Flat(8.0),
+            Steel,
+        );
+    }
+    o
+}
+
+/// A utility knife (box cutter): a trapezoid blade out of a metal or plastic body.
+fn utility_knife(rng: &mut Rng) -> Object {
+    let mut o = Object::new();
+    let l = rng.range(120.0, 165.0);
+    let w = rng.range(18.0, 26.0);
+    let metal = rng.chance(0.5);
+    o.rect(
+        0.0,
+        0.0,
+        l,
+        w,
+        4.0,
+        0.0,
+        Profile::Tube {
+            r: w * 0.5,
+            wall: if metal { 1.2 } else { 2.0 },
+        },
+        if metal { Aluminium } else { Plastic },
+    );
+    // The blade, snap-off segments or a trapezoid, half out of the nose.
+    let out = rng.range(8.0, 30.0);
+    let bl = 60.0 + out;
+    let x0 = l * 0.5 - bl + out;
+    o.polygon(
+        vec![
+            [x0, -w * 0.3],
+            [x0 + bl, -w * 0.3],
+            [x0 + bl - 9.0, w * 0.3],
+            [x0 + 9.0, w * 0.3],
+        ],
+        Profile::Flat(0.6),
+        Steel,
+    );
+    for k in 1..6 {
+        let x = x0 + k as f32 * bl / 6.0;
+        o.line(
+            vec![[x, -w * 0.3], [x + 6.0, w * 0.3]],
+            0.3,
+            Profile::Flat(0.3),
+            Steel,
+        )
+        .density(-1.0);
+    }
+    o.rect(
+        l * 0.5 - 3.0,
+        0.0,
+        6.0,
+        w,
+        1.0,
+        0.0,
+        Profile::Flat(6.0),
+        Steel,
+    );
+    o.rect(
+        0.0,
+        -w * 0.5,
+        18.0,
+        6.0,
+        1.0,
+        0.0,
+        Profile::Flat(5.0),
+        Steel,
+    );
+    o
+}
+
+/// A kitchen, combat or folding knife lying flat.
+fn knife_face_on(rng: &mut Rng) -> Group {
     let mut o = Object::new();
     let kind = rng.weighted(&[0.4, 0.3, 0.3]);
     let (lb, hb) = match kind {
@@ -602,7 +734,7 @@ pub fn knife(rng: &mut Rng) -> Group {
                     Steel,
                 );
                 let n = rng.int(2, 3);
-                let rivet = rng.pick(&[Steel, Copper]);
+                let rivet = rng.pick(&[Steel, Brass]);
                 for i in 0..n {
                     let x = -lh * (0.18 + 0.64 * i as f32 / (n - 1).max(1) as f32);
                     o.ellipse(x, hy, 2.6, 2.6, 0.0, Profile::Flat(hh * 0.7), rivet);
@@ -680,7 +812,7 @@ impl Caliber {
         bullet_len: 10.0,
         bullet_r: 4.5,
     };
-    const ALL: [Caliber; 5] = [
+    const ALL: [Caliber; 7] = [
         Caliber::NINE,
         // .45 ACP
         Caliber {
@@ -705,6 +837,22 @@ impl Caliber {
             neck_r: 4.3,
             bullet_len: 17.0,
             bullet_r: 3.95,
+        },
+        // .308 Winchester / 7.62x51
+        Caliber {
+            case_len: 51.0,
+            case_r: 6.0,
+            neck_r: 4.4,
+            bullet_len: 20.0,
+            bullet_r: 3.9,
+        },
+        // 12.7x99 / .50 BMG: the largest round a bag may hold, still far smaller than a gun.
+        Caliber {
+            case_len: 99.0,
+            case_r: 10.2,
+            neck_r: 7.0,
+            bullet_len: 39.0,
+            bullet_r: 6.5,
         },
         // .38 Special
         Caliber {
@@ -733,7 +881,7 @@ fn cartridge(c: Caliber) -> Object {
             r: c.case_r,
             wall: 0.8,
         },
-        Copper,
+        Brass,
     );
     if body < c.case_len {
         o.polygon(
@@ -749,7 +897,7 @@ fn cartridge(c: Caliber) -> Object {
                 r: c.neck_r,
                 wall: 0.8,
             },
-            Copper,
+            Brass,
         );
     }
     o.rect(
@@ -760,7 +908,7 @@ fn cartridge(c: Caliber) -> Object {
         0.6,
         0.0,
         Profile::Solid { r: c.case_r },
-        Copper,
+        Brass,
     );
     // Powder.
     o.line(
@@ -800,20 +948,12 @@ fn cartridge(c: Caliber) -> Object {
 fn cartridge_end_on(c: Caliber) -> Object {
     let mut o = Object::new();
     // Head and walls seen edge-on: a dense ring, the bullet a dense core.
-    o.ellipse(
-        0.0,
-        0.0,
-        c.case_r,
-        c.case_r,
-        0.0,
-        Profile::Flat(3.0),
-        Copper,
-    );
+    o.ellipse(0.0, 0.0, c.case_r, c.case_r, 0.0, Profile::Flat(3.0), Brass);
     o.line(
         arc(0.0, 0.0, c.case_r - 0.3, 0.0, std::f32::consts::TAU, 16),
         0.3,
         Profile::Flat(c.case_len),
-        Copper,
+        Brass,
     );
     o.ellipse(
         0.0,
@@ -829,9 +969,25 @@ fn cartridge_end_on(c: Caliber) -> Object {
 
 /// Ammunition: a loose handful, a box of rounds, or a loaded magazine; one label for all.
 pub fn ammunition(rng: &mut Rng) -> Group {
-    let c = rng.pick(&Caliber::ALL);
+    let c = Caliber::ALL[rng.weighted(&[3.0, 1.5, 1.5, 1.5, 1.0, 0.3, 1.0])];
     let mut o = Object::new();
-    match rng.weighted(&[0.4, 0.3, 0.3]) {
+    match rng.weighted(&[0.3, 0.25, 0.25, 0.2]) {
+        3 => {
+            // Loose rounds side by side, or a single large round.
+            let n = if rng.chance(0.2) { 1 } else { rng.int(2, 8) };
+            let gap = rng.range(0.0, 3.0);
+            for i in 0..n {
+                let flip = rng.chance(0.15);
+                let y = i as f32 * (c.case_r * 2.0 + gap);
+                let len = c.case_len + c.bullet_len;
+                let pose = if flip {
+                    Affine::at(len, y, std::f32::consts::PI)
+                } else {
+                    Affine::at(rng.range(-2.0, 2.0), y, rng.range(-0.05, 0.05))
+                };
+                o.merge(cartridge(c), pose);
+            }
+        }
         0 => {
             // Loose rounds in a heap.
             let n = rng.int(4, 20);
