@@ -161,6 +161,13 @@ pub async fn serve_command(args: ServeArgs) -> anyhow::Result<ExitCode> {
     };
     let policy = args.risk.policy()?;
     let storage = &args.storage;
+    // The data folder holds TLS files and the first admin token whatever the database.
+    std::fs::create_dir_all(&storage.data_dir).with_context(|| {
+        format!(
+            "cannot create the data folder {} (--data-dir)",
+            storage.data_dir.display()
+        )
+    })?;
     let store = open_store(&storage.data_dir, &storage.database)?;
     let images = open_images(&storage.data_dir, storage.image_store.as_deref())?;
     let service = Service::new(

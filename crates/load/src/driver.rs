@@ -334,7 +334,14 @@ fn server_view(before: &Samples, after: &Samples, model: Option<&str>) -> Server
     let labels: Vec<(&str, &str)> = model.map(|m| ("model", m)).into_iter().collect();
     let delta = |name: &str| after.sum(name, &labels) - before.sum(name, &labels);
     let batches = delta("xray_batch_size_count");
+    // Store writes are not per model.
+    let stored = after.sum("xray_store_write_seconds_count", &[])
+        - before.sum("xray_store_write_seconds_count", &[]);
+    let stored_seconds = after.sum("xray_store_write_seconds_sum", &[])
+        - before.sum("xray_store_write_seconds_sum", &[]);
     ServerView {
+        stored,
+        mean_store_write_ms: (stored > 0.0).then(|| stored_seconds / stored * 1000.0),
         batches,
         images_inferred: delta("xray_inferred_images_total"),
         mean_batch_size: (batches > 0.0).then(|| delta("xray_batch_size_sum") / batches),

@@ -43,6 +43,9 @@ pub struct ServerView {
     pub batches: f64,
     pub images_inferred: f64,
     pub mean_batch_size: Option<f64>,
+    /// Scans stored, and the mean time their store transaction took (None: none stored).
+    pub stored: f64,
+    pub mean_store_write_ms: Option<f64>,
 }
 
 /// The outcome of a load run.
@@ -104,6 +107,13 @@ impl fmt::Display for LoadReport {
                     s.batches, s.images_inferred
                 )?,
                 None => writeln!(f, "server: no batches ran")?,
+            }
+            if let Some(ms) = s.mean_store_write_ms {
+                writeln!(
+                    f,
+                    "server: {} scans stored, {ms:.1} ms a store write on average",
+                    s.stored
+                )?;
             }
         }
         if let Some(c) = &self.ceiling {
