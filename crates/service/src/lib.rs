@@ -243,7 +243,10 @@ impl Service {
         let blobs = Arc::clone(&self.blobs);
         self.blocking(move |store| {
             let purged = store.purge_images(before)?;
-            for key in &purged.unreferenced {
+            // Asked again just before deleting: a scan of the same bytes may have been stored
+            // since (content addressing shares one blob between identical images).
+            let taken = store.referenced_images(&purged.unreferenced)?;
+            for key in purged.unreferenced.iter().filter(|k| !taken.contains(*k)) {
                 blobs.delete(key)?;
             }
             Ok(purged.scans)
