@@ -46,8 +46,16 @@ pub async fn refuse(mut socket: TcpStream) {
         ),
     });
     let mut bytes = Vec::new();
-    if dicom_ul::write_pdu(&mut bytes, &rejection).is_ok() {
-        let _ = socket.write_all(&bytes).await;
+    if dicom_ul::write_pdu(&mut bytes, &rejection).is_ok() && socket.write_all(&bytes).await.is_ok()
+    {
+        // As PS3.8 has it, the requester closes the connection after an A-ASSOCIATE-RJ (the
+        // acceptor waits, up to its ARTIM time): closing first can make a loaded peer see the
+        // connection end before it has read the rejection.
+        let _ = tokio::time::timeout(READ_WITHIN, async {
+            let mut rest = [0u8; 1024];
+            while matches!(socket.read(&mut rest).await, Ok(n) if n > 0) {}
+        })
+        .await;
         let _ = socket.shutdown().await;
     }
     tracing::info!(
