@@ -461,14 +461,33 @@ async fn client_certificates_name_their_principal_and_other_cas_are_refused() {
     let elsewhere = tempfile::tempdir().expect("tempdir");
     let other = xray_tls::ensure_dev_pki(elsewhere.path()).expect("another CA");
     let forged = client_cert(&other.dir, "gate-3");
-    let refused = match connect(&server, tls(&server, Some(forged))).await {
-        Err(_) => true,
-        Ok(channel) => InspectionClient::new(channel)
+    // With TLS 1.3 the client may finish its side of the handshake before the server refuses
+    // the certificate: the first call then fails on the transport (the code tonic gives a
+    // reset connection varies with timing: UNAVAILABLE, UNKNOWN, INTERNAL, CANCELLED), never
+    // with an answer of the service's.
+    let answered = match connect(&server, tls(&server, Some(forged))).await {
+        Err(_) => None,
+        Ok(channel) => match InspectionClient::new(channel)
             .inspect(scan("m-4", "portal-3"))
             .await
-            .is_err_and(|s| s.code() == Code::Unavailable || s.code() == Code::Unknown),
+        {
+            Ok(result) => Some(format!("answered {result:?}")),
+            Err(s) if s.message().contains("principal") || s.message().contains("scan") => {
+                Some(format!("the service answered {s:?}"))
+            }
+            Err(s) => {
+                assert!(
+                    matches!(
+                        s.code(),
+                        Code::Unavailable | Code::Unknown | Code::Internal | Code::Cancelled
+                    ),
+                    "{s:?}"
+                );
+                None
+            }
+        },
     };
-    assert!(refused, "a certificate of another CA was accepted");
+    assert_eq!(answered, None, "a certificate of another CA was accepted");
 
     // A plaintext client on the TLS port gets no answer.
     let plain = Endpoint::from_shared(format!("http://{}", server.addr))
