@@ -49,7 +49,14 @@ fixtures: setup
 # sets, each started from the export before it (--init; the last three grow the network to two,
 # three, then four residual blocks a CSP unit, --depth 2 --init-depth 1 and so on). Seeds: training 1000 and 1001, validation 2000 and
 # benign-only validation 2001 (for choosing thresholds), held-out 3000 and benign-only held-out
-# 4000 (never used in training or for choosing thresholds).
+# 4000 (never used in training or for choosing thresholds). Stages 1 to 11 were trained on scans
+# of generator 1.1.0 (`synth` before 2.0.0: build commit 40fc41c to make those sets again, and
+# pass MODEL_SYNTH=path/to/that/xray-screen); stage 12 (0.13.0) fine-tunes on generator 2.0.0's
+# sets (seeds 1100, 2100, 2101, 3100, 4100), on which thresholds are chosen and the held-out
+# results measured; generator 1.1.0's held-out sets are evaluated beside them.
+MODEL_SYNTH ?= ./target/release/xray-screen
+SYNTH1 := $(MODEL_SYNTH) synth --no-raw --quiet
+TRAIN_MINUTES ?= 85
 MODEL := models/xray-detector
 SYNTH := ./target/release/xray-screen synth --no-raw --quiet
 TRAIN_EPOCHS ?= 8
@@ -66,12 +73,17 @@ DEEP4_EPOCHS ?= 3
 TRAIN := .venv-train/bin/python tools/train/train.py --val data/synth-val --width 1.0
 
 model-data: build
-	$(SYNTH) --seed 1000 --count 5000 --out data/synth-train
-	$(SYNTH) --seed 1001 --count 5000 --out data/synth-train-2
-	$(SYNTH) --seed 2000 --count 300 --out data/synth-val
-	$(SYNTH) --seed 2001 --count 600 --benign-fraction 1 --out data/synth-val-benign
-	$(SYNTH) --seed 3000 --count 1000 --out data/synth-heldout
-	$(SYNTH) --seed 4000 --count 500 --benign-fraction 1 --out data/synth-benign
+	$(SYNTH1) --seed 1000 --count 5000 --out data/synth-train
+	$(SYNTH1) --seed 1001 --count 5000 --out data/synth-train-2
+	$(SYNTH1) --seed 2000 --count 300 --out data/synth-val
+	$(SYNTH1) --seed 2001 --count 600 --benign-fraction 1 --out data/synth-val-benign
+	$(SYNTH1) --seed 3000 --count 1000 --out data/synth-heldout
+	$(SYNTH1) --seed 4000 --count 500 --benign-fraction 1 --out data/synth-benign
+	$(SYNTH) --seed 1100 --count 4000 --out data/synth2-train
+	$(SYNTH) --seed 2100 --count 300 --out data/synth2-val
+	$(SYNTH) --seed 2101 --count 600 --benign-fraction 1 --out data/synth2-val-benign
+	$(SYNTH) --seed 3100 --count 1000 --out data/synth2-heldout
+	$(SYNTH) --seed 4100 --count 500 --benign-fraction 1 --out data/synth2-benign
 
 .venv-train/installed: tools/train/requirements.txt
 	python3 -m venv .venv-train
@@ -101,17 +113,22 @@ model-train: .venv-train/installed
 	$(TRAIN) --data data/synth-train data/synth-train-2 --out runs/xray-detector-deep4 \
 		--epochs $(DEEP4_EPOCHS) --lr 3e-4 --seed 13 --repeat-thresh 0.3 --bf16 \
 		--depth 4 --init-depth 3 --init runs/xray-detector-deep3/model.onnx
-	cp runs/xray-detector-deep4/model.onnx $(MODEL)/model.onnx
+	.venv-train/bin/python tools/train/train.py --data data/synth2-train --val data/synth2-val \
+		--width 1.0 --depth 4 --init runs/xray-detector-deep4/model.onnx --out runs/xray-detector-13 \
+		--minutes $(TRAIN_MINUTES) --lr 6e-4 --seed 21 --bf16 --repeat-thresh 0.3
+	cp runs/xray-detector-13/model.onnx $(MODEL)/model.onnx
 
 # Sets the thresholds in model.toml from the validation sets (weapon false alarms capped on
 # benign scans, best F1 elsewhere).
 model-thresholds: .venv-train/installed
-	.venv-train/bin/python tools/train/thresholds.py --model $(MODEL)/model.onnx --val data/synth-val \
-		--benign data/synth-val-benign --model-toml $(MODEL)/model.toml --write
+	.venv-train/bin/python tools/train/thresholds.py --model $(MODEL)/model.onnx --val data/synth2-val \
+		--benign data/synth2-val-benign --model-toml $(MODEL)/model.toml --write
 
 model-eval: build
-	./target/release/xray-screen eval data/synth-heldout --models-dir $(MODEL) --json $(MODEL)/eval-heldout.json
-	./target/release/xray-screen eval data/synth-benign --models-dir $(MODEL) --json $(MODEL)/eval-benign.json
+	./target/release/xray-screen eval data/synth2-heldout --models-dir $(MODEL) --json $(MODEL)/eval-heldout.json
+	./target/release/xray-screen eval data/synth2-benign --models-dir $(MODEL) --json $(MODEL)/eval-benign.json
+	./target/release/xray-screen eval data/synth-heldout --models-dir $(MODEL) --json $(MODEL)/eval-heldout-gen1.json
+	./target/release/xray-screen eval data/synth-benign --models-dir $(MODEL) --json $(MODEL)/eval-benign-gen1.json
 
 # Rewrites test-images/KNOWN_MISSES from what the model in $(MODEL) finds there.
 model-known-misses: build
