@@ -5,8 +5,15 @@ on the answers."""
 import json
 import os
 import sys
+import tomllib
+from pathlib import Path
 
 import numpy as np
+
+# The shipped model's own version, as its model.toml says.
+MODEL_VERSION = tomllib.loads(
+    (Path(__file__).resolve().parents[2] / "models/xray-detector/model.toml").read_text()
+)["version"]
 
 GRPC = os.environ["XRAY_GRPC"]
 HTTP = os.environ["XRAY_HTTP"]
@@ -97,7 +104,7 @@ def check_config(config, name):
     delay = config["dynamic_batching"]["max_queue_delay_microseconds"]
     assert int(delay) == QUEUE_DELAY_US, config
     # The model's own version; the protocol's is a number, as Triton's tools read it.
-    assert config["parameters"]["model_version"]["string_value"] == "0.12.0", config
+    assert config["parameters"]["model_version"]["string_value"] == MODEL_VERSION, config
     dims = [[int(d) for d in t["dims"]] for t in config["input"]]
     if name == TENSOR_MODEL:
         assert [t["name"] for t in config["input"]] == ["images"], config
