@@ -8,3 +8,4 @@ pub mod ledger;
 pub mod principal;
 pub mod risk;
 pub mod store;
+pub mod stored_codes;

@@ -49,45 +49,14 @@ pub fn u32_of(v: i64, what: &str) -> Result<u32> {
     Ok(u32::try_from(v).map_err(|_| StoreError::Corrupt(format!("{what} {v} out of range")))?)
 }
 
-/// The store's code of a view (the SQLite store's numbers).
-pub fn view_code(view: View) -> i64 {
-    match view {
-        View::Unspecified => 0,
-        View::Single => 1,
-        View::Top => 2,
-        View::Side => 3,
-    }
-}
+// The codes are every store's (xray_customs::stored_codes); these read them into this store's
+// errors.
+pub use xray_customs::stored_codes::{encoding_code, view_code};
 
 pub fn parse_view(code: i64) -> Result<View> {
-    View::ALL
-        .into_iter()
-        .find(|v| view_code(*v) == code)
-        .ok_or_else(|| StoreError::Corrupt(format!("unknown view code {code}")).into())
-}
-
-/// The store's code of a kept image's declared encoding, 0 for none (the SQLite store's).
-pub fn encoding_code(encoding: Option<Encoding>) -> i64 {
-    match encoding {
-        None => 0,
-        Some(Encoding::Png) => 1,
-        Some(Encoding::Jpeg) => 2,
-        Some(Encoding::Tiff) => 3,
-        Some(Encoding::RawU16) => 4,
-        Some(Encoding::Dicos) => 5,
-    }
+    Ok(xray_customs::stored_codes::parse_view(code)?)
 }
 
 pub fn parse_encoding(code: i64) -> Result<Option<Encoding>> {
-    [
-        None,
-        Some(Encoding::Png),
-        Some(Encoding::Jpeg),
-        Some(Encoding::Tiff),
-        Some(Encoding::RawU16),
-        Some(Encoding::Dicos),
-    ]
-    .into_iter()
-    .find(|e| encoding_code(*e) == code)
-    .ok_or_else(|| StoreError::Corrupt(format!("unknown image encoding code {code}")).into())
+    Ok(xray_customs::stored_codes::parse_encoding(code)?)
 }
