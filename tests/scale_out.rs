@@ -268,38 +268,17 @@ async fn the_live_review_queue_on_one_node_shows_a_scan_flagged_on_another() {
     let b = node(&url, images.path(), &[]);
     register(&a, "D-LIVE").await;
 
-    let listening = tokio::spawn({
-        let (addr, token) = (a.http_addr(), a.token.clone());
-        async move {
-            let mut stream = tokio::net::TcpStream::connect(addr)
-                .await
-                .expect("HTTP port");
-            let request = format!(
-                "GET /api/events HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\n\r\n"
-            );
-            stream.write_all(request.as_bytes()).await.expect("sent");
-            let mut read = Vec::new();
-            let mut buf = [0u8; 4096];
-            loop {
-                let n = tokio::time::timeout(Duration::from_secs(30), stream.read(&mut buf))
-                    .await
-                    .expect("an event within 30 s")
-                    .expect("reads");
-                assert!(n > 0, "the event stream ended");
-                read.extend_from_slice(&buf[..n]);
-                let text = String::from_utf8_lossy(&read).into_owned();
-                if text.contains("live-pistol") {
-                    return text;
-                }
-            }
-        }
-    });
     // Node A's screen is listening before node B takes the scan.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    inspect(&b, scan_of("live-pistol", "D-LIVE", 0))
-        .await
-        .expect("screened on node B");
-    let events = listening.await.expect("listener");
+    let (events, screened) =
+        tokio::join!(http_read(&a, "/api/events", Some("live-pistol")), async {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            inspect(&b, scan_of("live-pistol", "D-LIVE", 0)).await
+        });
+    screened.expect("screened on node B");
+    assert!(
+        events.contains("live-pistol"),
+        "the event reached node A: {events}"
+    );
     assert!(events.contains("flagged"), "{events}");
 }
 
