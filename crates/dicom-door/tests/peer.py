@@ -47,11 +47,6 @@ def associate(host, port, calling, contexts):
             )
 
     assoc = ae.associate(host, port, ae_title=CALLED_AE, evt_handlers=[(evt.EVT_ACSE_RECV, on_acse)])
-    # A rejection can be known to the association before the handler (on pynetdicom's own
-    # thread) has recorded what it said: wait for it a little.
-    deadline = time.monotonic() + 5
-    while assoc.is_rejected and "result" not in answer and time.monotonic() < deadline:
-        time.sleep(0.02)
     answer["established"] = bool(assoc.is_established)
     if not assoc.is_established:
         answer["rejected"], answer["aborted"] = bool(assoc.is_rejected), bool(assoc.is_aborted)
